@@ -1,0 +1,53 @@
+# ReDO with the reference's networks at 128x128 (Flowers command: nfX=32,
+# self-attention in the generators and the discriminator).
+num_regions = 2
+z_dim = 32
+data_preprocessor = dict(
+    type='SegDataPreProcessor',
+    # Images in [-1, 1], the range of the generators' tanh.
+    mean=[127.5, 127.5, 127.5],
+    std=[127.5, 127.5, 127.5],
+    bgr_to_rgb=True,
+    # Pipelines crop every image to the same size: nothing to pad.
+    size_divisor=1,
+    pad_val=0,
+    seg_pad_val=255)
+model = dict(
+    type='ReDO',
+    data_preprocessor=data_preprocessor,
+    z_dim=z_dim,
+    lambda_z=5.0,
+    init_gain=0.8,
+    mask_net=dict(
+        type='ReDOMaskNet',
+        encoder=dict(type='ReDOMaskEncoder', channels=64, num_res_blocks=3),
+        head=dict(
+            type='ReDOPSPHead',
+            in_channels=64,
+            channels=64,
+            pool_scales=(1, 2, 3, 6),
+            num_classes=num_regions,
+            out_channels=num_regions,
+            dropout_ratio=0.0,
+            # GN works on PSP's 1x1 pooled maps and at batch 1.
+            norm_cfg=dict(type='GN', num_groups=8),
+            align_corners=False)),
+    region_generators=dict(
+        type='RegionGenerators',
+        num_regions=num_regions,
+        generator=dict(
+            type='MaskedRegionGenerator',
+            img_size=128,
+            z_dim=z_dim,
+            base_channels=32,
+            self_attention=True)),
+    discriminator=dict(
+        type='SNResNetEncoder',
+        out_features=1,
+        base_channels=64,
+        self_attention=True),
+    z_encoder=dict(
+        type='SNResNetEncoder',
+        out_features=num_regions * z_dim,
+        base_channels=64),
+    test_cfg=dict(mode='whole'))

@@ -1,0 +1,30 @@
+# The reference's optimisation: Adam betas (0, 0.9); mask net 1e-5 with
+# weight decay 1e-4, the other networks 1e-4; one generator-side and one
+# discriminator update per iteration; validation and a checkpoint every 500
+# iterations, the best one on validation mIoU kept.
+adam = dict(type='Adam', betas=(0.0, 0.9))
+optim_wrapper = dict(
+    constructor='MultiOptimWrapperConstructor',
+    mask_net=dict(optimizer=dict(adam, lr=1e-5, weight_decay=1e-4)),
+    region_generators=dict(optimizer=dict(adam, lr=1e-4)),
+    z_encoder=dict(optimizer=dict(adam, lr=1e-4)),
+    discriminator=dict(optimizer=dict(adam, lr=1e-4)))
+train_cfg = dict(type='IterBasedTrainLoop', max_iters=40000, val_interval=500)
+val_cfg = dict(type='ValLoop')
+test_cfg = dict(type='TestLoop')
+default_hooks = dict(
+    timer=dict(type='IterTimerHook'),
+    logger=dict(type='LoggerHook', interval=50, log_metric_by_epoch=False),
+    param_scheduler=dict(type='ParamSchedulerHook'),
+    checkpoint=dict(
+        type='CheckpointHook',
+        by_epoch=False,
+        interval=500,
+        max_keep_ckpts=2,
+        save_best='mIoU',
+        rule='greater'),
+    sampler_seed=dict(type='DistSamplerSeedHook'),
+    visualization=dict(type='SegVisualizationHook'))
+# Before each validation, pick which region is the object (kept in the
+# checkpoint and used by every later test).
+custom_hooks = [dict(type='MaskAssignmentHook')]

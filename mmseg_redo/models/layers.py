@@ -1,0 +1,87 @@
+"""Building blocks shared by ReDO's generators, discriminator and z-encoder."""
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+from torch.nn.utils.parametrizations import spectral_norm
+
+
+def sn_conv(in_channels: int,
+            out_channels: int,
+            kernel_size: int,
+            bias: bool = True) -> nn.Conv2d:
+    """A spectrally normalised convolution with 'same' padding.
+
+    Args:
+        in_channels (int): Input channels.
+        out_channels (int): Output channels.
+        kernel_size (int): Odd kernel size.
+        bias (bool): Whether the convolution has a bias. Defaults to True.
+
+    Returns:
+        nn.Conv2d: The convolution, its weight parametrised by spectral norm.
+    """
+    conv = nn.Conv2d(
+        in_channels,
+        out_channels,
+        kernel_size,
+        padding=kernel_size // 2,
+        bias=bias)
+    return spectral_norm(conv)
+
+
+class SelfAttention(nn.Module):
+    """SAGAN self-attention with 2x2 max-pooled keys and values.
+
+    Query and key project to ``channels // 8``, the value to
+    ``channels // 2``; the output projection maps back to ``channels`` and is
+    added to the input with a learnt gain that starts at 0, so the block is
+    the identity at initialisation (as in SAGAN and the ReDO code).
+
+    Args:
+        channels (int): Channels of the feature map.
+    """
+
+    def __init__(self, channels: int) -> None:
+        super().__init__()
+        key_channels = max(channels // 8, 1)
+        self.query = sn_conv(channels, key_channels, 1, bias=False)
+        self.key = sn_conv(channels, key_channels, 1, bias=False)
+        self.value = sn_conv(channels, channels // 2, 1, bias=False)
+        self.out = sn_conv(channels // 2, channels, 1, bias=False)
+        self.gamma = nn.Parameter(torch.zeros(1))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """Attend over all positions; keys and values at half resolution."""
+        b, c, h, w = x.shape
+        query = self.query(x).flatten(2)  # B, K, HW
+        key = F.max_pool2d(self.key(x), 2).flatten(2)  # B, K, HW/4
+        value = F.max_pool2d(self.value(x), 2).flatten(2)  # B, C/2, HW/4
+        attention = torch.softmax(key.transpose(1, 2) @ query, dim=1)
+        attended = (value @ attention).view(b, c // 2, h, w)
+        return x + self.gamma * self.out(attended)
+
+
+class ConditionalInstanceNorm(nn.Module):
+    """Instance norm whose scale and shift are predicted from a code z.
+
+    ``gamma(z) * IN(x) + beta(z)``, with gamma and beta linear in z (the
+    reference's 1x1 convolutions of z), so they are per channel and the same
+    at every pixel. Gamma multiplies directly (not ``1 + gamma``), as in the
+    reference.
+
+    Args:
+        channels (int): Channels of the normalised feature map.
+        z_dim (int): Dimension of the code.
+    """
+
+    def __init__(self, channels: int, z_dim: int) -> None:
+        super().__init__()
+        self.norm = nn.InstanceNorm2d(channels, affine=False)
+        self.gamma = nn.Linear(z_dim, channels)
+        self.beta = nn.Linear(z_dim, channels)
+
+    def forward(self, x: torch.Tensor, z: torch.Tensor) -> torch.Tensor:
+        """Normalise ``x`` (B, C, H, W) and modulate it with ``z`` (B, Z)."""
+        gamma = self.gamma(z)[:, :, None, None]
+        beta = self.beta(z)[:, :, None, None]
+        return gamma * self.norm(x) + beta

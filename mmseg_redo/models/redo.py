@@ -1,0 +1,298 @@
+"""ReDO: unsupervised object segmentation by redrawing, as an mmseg model."""
+from contextlib import contextmanager
+from typing import Dict, Iterator, List, Optional, Sequence, Tuple, Union
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+from mmengine.optim import OptimWrapperDict
+from mmseg.models.segmentors import BaseSegmentor
+from mmseg.registry import MODELS
+from mmseg.utils import (ConfigType, OptConfigType, OptMultiConfig,
+                         OptSampleList, SampleList)
+
+#: The networks updated together by the generator-side loss.
+GENERATOR_SIDE = ('mask_net', 'region_generators', 'z_encoder')
+
+
+@contextmanager
+def frozen(module: nn.Module) -> Iterator[None]:
+    """Stop gradients into ``module``'s parameters inside the block.
+
+    The generator-side loss flows *through* the discriminator; freezing it
+    saves the weight-gradient work and leaves its ``.grad`` untouched.
+    """
+    params = [p for p in module.parameters() if p.requires_grad]
+    for p in params:
+        p.requires_grad_(False)
+    try:
+        yield
+    finally:
+        for p in params:
+            p.requires_grad_(True)
+
+
+def hinge_discriminator_loss(d_real: torch.Tensor,
+                             d_fake: torch.Tensor) -> Dict[str, torch.Tensor]:
+    """Hinge loss of D: ``mean(relu(1 - D(real))) + mean(relu(1 + D(fake)))``.
+
+    Returns the two terms separately, so each is logged by name.
+    """
+    return dict(
+        loss_d_real=F.relu(1.0 - d_real).mean(),
+        loss_d_fake=F.relu(1.0 + d_fake).mean())
+
+
+def generator_side_loss(d_fake: torch.Tensor, z: torch.Tensor,
+                        z_pred: torch.Tensor,
+                        lambda_z: float) -> Dict[str, torch.Tensor]:
+    """``-mean(D(fake)) + lambda_z * MSE(z, z_pred)``, as two named terms."""
+    return dict(
+        loss_gan=-d_fake.mean(), loss_z=lambda_z * F.mse_loss(z_pred, z))
+
+
+@MODELS.register_module()
+class ReDO(BaseSegmentor):
+    """ReDO (Chen, Artieres, Denoyer, NeurIPS 2019).
+
+    A mask network splits each image into ``n`` soft regions. For every
+    region k, the generator G_k repaints it from a random code z_k while the
+    rest of the image is kept; the discriminator must tell these composites
+    from real images, and the z-encoder must recover every z_k from the fully
+    generated image (the sum of all painted regions), so the generators
+    cannot ignore their codes. Masks that follow the object are the only way
+    to keep the composites realistic.
+
+    At test time, :meth:`predict` returns the object probability of the
+    region stored in the ``object_index`` buffer (chosen on the validation
+    split by :class:`MaskAssignmentHook` and saved with the checkpoint) as
+    two-class logits: 0 = background, 1 = object.
+
+    Args:
+        mask_net (dict): Config of :class:`ReDOMaskNet`.
+        region_generators (dict): Config of :class:`RegionGenerators`.
+        discriminator (dict): Config of the discriminator
+            (:class:`SNResNetEncoder` with ``out_features=1``).
+        z_encoder (dict): Config of the z-encoder (:class:`SNResNetEncoder`
+            with ``out_features = num_regions * z_dim``).
+        z_dim (int): Dimension of each region's code. Defaults to 32.
+        lambda_z (float): Weight of the z-reconstruction loss. Defaults to 5.
+        init_gain (float): Gain of the orthogonal init of every conv and
+            linear weight. Defaults to 0.8.
+        train_cfg (dict, optional): Unused; accepted for mmseg's APIs.
+        test_cfg (dict, optional): Unused; accepted for mmseg's APIs.
+        data_preprocessor (dict, optional): Config of
+            ``SegDataPreProcessor``; use mean = std = 127.5 so images are in
+            [-1, 1] like the generators' tanh output.
+        pretrained (str, optional): Unused; accepted for mmseg's APIs.
+        init_cfg (dict, optional): mmengine init config. Defaults to None.
+    """
+
+    def __init__(self,
+                 mask_net: ConfigType,
+                 region_generators: ConfigType,
+                 discriminator: ConfigType,
+                 z_encoder: ConfigType,
+                 z_dim: int = 32,
+                 lambda_z: float = 5.0,
+                 init_gain: float = 0.8,
+                 train_cfg: OptConfigType = None,
+                 test_cfg: OptConfigType = None,
+                 data_preprocessor: OptConfigType = None,
+                 pretrained: Optional[str] = None,
+                 init_cfg: OptMultiConfig = None) -> None:
+        super().__init__(
+            data_preprocessor=data_preprocessor, init_cfg=init_cfg)
+        self.mask_net = MODELS.build(mask_net)
+        self.region_generators = MODELS.build(region_generators)
+        self.discriminator = MODELS.build(discriminator)
+        self.z_encoder = MODELS.build(z_encoder)
+        self.num_regions = self.mask_net.num_regions
+        self.z_dim = z_dim
+        self.lambda_z = lambda_z
+        self.init_gain = init_gain
+        self.train_cfg = train_cfg
+        self.test_cfg = test_cfg
+        # mmseg's postprocess_result resizes logits with this setting.
+        self.align_corners = False
+        # Which region is the object: part of the state dict, so it travels
+        # with every checkpoint.
+        self.register_buffer('object_index', torch.tensor(0))
+
+    # ------------------------------------------------------------------
+    # Initialisation
+    # ------------------------------------------------------------------
+    def init_weights(self) -> None:
+        """Orthogonal init (gain ``init_gain``) of every conv/linear weight.
+
+        As in the reference, this reaches the unnormalised weight under
+        spectral norm, and biases and norm layers keep PyTorch's defaults
+        (so mmengine's per-module init configs are deliberately not run).
+        """
+        for module in self.modules():
+            if isinstance(module, (nn.Conv2d, nn.Linear)):
+                nn.init.orthogonal_(_raw_weight(module), self.init_gain)
+
+    # ------------------------------------------------------------------
+    # The parts of the algorithm
+    # ------------------------------------------------------------------
+    def sample_z(self, batch_size: int) -> torch.Tensor:
+        """Codes z ~ N(0, I) for every region, (B, n, z_dim)."""
+        device = self.object_index.device
+        return torch.randn(
+            batch_size, self.num_regions, self.z_dim, device=device)
+
+    def redraw(self, images: torch.Tensor, masks: torch.Tensor,
+               z: torch.Tensor) -> Tuple[torch.Tensor, torch.Tensor]:
+        """Redraw each region in turn, keeping the rest of the image.
+
+        Args:
+            images (Tensor): Images in [-1, 1], (B, C, H, W).
+            masks (Tensor): Soft masks, (B, n, H, W).
+            z (Tensor): Codes, (B, n, z_dim).
+
+        Returns:
+            tuple[Tensor, Tensor]: ``composites`` (B, n, C, H, W), where
+            ``composites[:, k] = M_k * G_k(M_k, z_k) + (1 - M_k) * I``, and
+            ``painted`` (B, n, C, H, W), the generators' outputs
+            ``M_k * G_k(M_k, z_k)``.
+        """
+        painted = self.region_generators(masks, z)
+        kept = (1.0 - masks).unsqueeze(2) * images.unsqueeze(1)
+        return painted + kept, painted
+
+    def predict_z(self, generated: torch.Tensor) -> torch.Tensor:
+        """The z-encoder's estimate of every region's code, (B, n, z_dim)."""
+        return self.z_encoder(generated).view(-1, self.num_regions,
+                                               self.z_dim)
+
+    # ------------------------------------------------------------------
+    # Training: one generator-side and one discriminator update per batch
+    # ------------------------------------------------------------------
+    def train_step(self, data: Union[dict, tuple, list],
+                   optim_wrapper: OptimWrapperDict) -> Dict[str, torch.Tensor]:
+        """One ReDO iteration, in the reference's order.
+
+        The batch holds ``2B`` images: the first half is redrawn, the second
+        half serves as the discriminator's real images (the two halves of
+        one shuffled draw, independent of each other, as the reference's
+        second data iterator).
+
+        1. Generator side (mask net, region generators, z-encoder, one
+           backward pass, D frozen): ``-D(composites) + lambda_z *
+           MSE(z, z_encoder(sum_k painted_k))``.
+        2. Discriminator: hinge loss on the real half and on the composites
+           recomputed without gradients from the *updated* networks and the
+           same z.
+
+        Args:
+            data (dict): A batch from the dataloader.
+            optim_wrapper (OptimWrapperDict): Wrappers named ``mask_net``,
+                ``region_generators``, ``z_encoder`` and ``discriminator``.
+
+        Returns:
+            dict[str, Tensor]: Losses and the mean area of every region,
+            for logging.
+        """
+        data = self.data_preprocessor(data, True)
+        images, real_images = _split_halves(data['inputs'])
+        z = self.sample_z(images.size(0))
+
+        # 1. Generator side.
+        with frozen(self.discriminator):
+            masks = self.mask_net(images)
+            composites, painted = self.redraw(images, masks, z)
+            d_fake = self.discriminator(composites.flatten(0, 1))
+            z_pred = self.predict_z(painted.sum(dim=1))
+            g_losses = generator_side_loss(d_fake, z, z_pred, self.lambda_z)
+            g_loss, g_log = self.parse_losses(g_losses)
+        optim_wrapper[GENERATOR_SIDE[0]].backward(g_loss)
+        for name in GENERATOR_SIDE:
+            optim_wrapper[name].step()
+            optim_wrapper[name].zero_grad()
+
+        # 2. Discriminator, on composites of the updated networks.
+        with torch.no_grad():
+            composites, _ = self.redraw(images, self.mask_net(images), z)
+        d_out = self.discriminator(
+            torch.cat([real_images, composites.flatten(0, 1)]))
+        d_real, d_fake = d_out[:real_images.size(0)], d_out[real_images.size(0):]
+        d_loss, d_log = self.parse_losses(
+            hinge_discriminator_loss(d_real, d_fake))
+        optim_wrapper['discriminator'].update_params(d_loss)
+
+        log_vars = dict(g_log)
+        log_vars.pop('loss')
+        log_vars.update(
+            (key, value) for key, value in d_log.items() if key != 'loss')
+        for k, area in enumerate(masks.detach().mean(dim=(0, 2, 3))):
+            log_vars[f'area_{k}'] = area
+        return log_vars
+
+    # ------------------------------------------------------------------
+    # Inference: mmseg's segmentor API
+    # ------------------------------------------------------------------
+    def extract_feat(self, inputs: torch.Tensor) -> Tuple[torch.Tensor]:
+        """Features of the mask network's encoder."""
+        return self.mask_net.encoder(inputs)
+
+    def encode_decode(self, inputs: torch.Tensor,
+                      batch_img_metas: List[dict]) -> torch.Tensor:
+        """Two-class logits (background, object) at the input's size.
+
+        The object is region ``object_index``; the background is every
+        other region. Logits are log-probabilities, so argmax is the
+        0.5 threshold of the object mask.
+        """
+        masks = self.mask_net(inputs)
+        obj = masks.gather(
+            1, self.object_index.view(1, 1, 1, 1).expand(
+                masks.size(0), 1, *masks.shape[-2:]))
+        probs = torch.cat([1.0 - obj, obj], dim=1)
+        return probs.clamp_min(1e-6).log()
+
+    def predict(self,
+                inputs: torch.Tensor,
+                data_samples: OptSampleList = None) -> SampleList:
+        """Segment ``inputs``; see :meth:`encode_decode`.
+
+        Returns:
+            list[SegDataSample]: With ``seg_logits`` and ``pred_sem_seg``
+            (0 = background, 1 = object) at each image's ``ori_shape``.
+        """
+        if data_samples is None:
+            metas = [dict(ori_shape=inputs.shape[2:])] * inputs.size(0)
+        else:
+            metas = [sample.metainfo for sample in data_samples]
+        return self.postprocess_result(
+            self.encode_decode(inputs, metas), data_samples)
+
+    def _forward(self,
+                 inputs: torch.Tensor,
+                 data_samples: OptSampleList = None) -> torch.Tensor:
+        """The soft masks of all regions, (B, n, H, W)."""
+        return self.mask_net(inputs)
+
+    def loss(self, inputs: torch.Tensor, data_samples: SampleList) -> dict:
+        """Not used: ReDO's adversarial updates live in :meth:`train_step`."""
+        raise NotImplementedError(
+            'ReDO has no single loss: it trains through train_step(), which '
+            "mmengine's runner calls with the four optimizer wrappers.")
+
+
+def _raw_weight(module: nn.Module) -> torch.Tensor:
+    """The weight an optimiser updates, under spectral norm or not."""
+    if hasattr(module, 'parametrizations'):
+        return module.parametrizations.weight.original
+    return module.weight
+
+
+def _split_halves(
+        inputs: torch.Tensor) -> Tuple[torch.Tensor, torch.Tensor]:
+    """Split a batch of 2B images into the images to redraw and D's reals."""
+    if inputs.size(0) % 2:
+        raise ValueError(
+            'ReDO draws 2B images per iteration (B to redraw, B real images '
+            'for the discriminator): set train_dataloader.batch_size to an '
+            f'even number, got {inputs.size(0)}.')
+    return inputs.chunk(2)
