@@ -357,9 +357,10 @@ def test_eval_shapes_through_preprocessor_and_postprocess(tmp_path):
 
 def test_base_configs_build(tmp_path):
     names = sorted(p.stem for p in CONFIGS.glob('*.py'))
-    assert names == [
+    # Every dataset of the README has a base config (variants may be added).
+    assert {
         'cub', 'flowers102', 'flowers17', 'image_folder', 'lfw', 'synthetic'
-    ]
+    } <= set(names)
     for name in names:
         cfg = Config.fromfile(str(CONFIGS / f'{name}.py'))
         pipelines = [cfg.train_pipeline] + ([cfg.test_pipeline]
@@ -593,9 +594,17 @@ def _colour_channels(rgb: np.ndarray) -> np.ndarray:
     return np.concatenate([rgb, hsv], -1)
 
 
-def test_synthetic_is_not_separable_by_colour():
+# The renderer's default look, and the demo's (configs/redo/redo_toy.py):
+# flat objects on a scene-wide background, which a threshold chosen per
+# image *with the labels* does cut out (about 0.99), but no threshold shared
+# by the whole set does.
+@pytest.mark.parametrize('style,per_image_bound', [
+    (dict(), 0.8),
+    (dict(fine_pattern=False, noise_std=0.0, background='coherent'), None),
+])
+def test_synthetic_is_not_separable_by_colour(style, per_image_bound):
     samples = [
-        render_synthetic_sample(np.random.default_rng([0, 2, i]), 64)
+        render_synthetic_sample(np.random.default_rng([0, 2, i]), 64, **style)
         for i in range(300)
     ]
     rgb = np.stack([s[0] for s in samples])
@@ -606,9 +615,10 @@ def test_synthetic_is_not_separable_by_colour():
     assert _threshold_ious(channels, masks) < 0.5
     # Even a threshold chosen per image with its ground truth (an oracle no
     # unsupervised method has) stays well short of a clean segmentation.
-    per_image = np.mean(
-        [_threshold_ious(c, m) for c, m in zip(channels, masks)])
-    assert per_image < 0.8
+    if per_image_bound is not None:
+        per_image = np.mean(
+            [_threshold_ious(c, m) for c, m in zip(channels, masks)])
+        assert per_image < per_image_bound
 
     # Control: the same search does find objects that differ in colour.
     rng = np.random.default_rng(9)

@@ -27,6 +27,11 @@ def parse_args() -> argparse.Namespace:
         help='resume from the latest checkpoint in the work_dir '
         'automatically')
     parser.add_argument(
+        '--faithful',
+        action='store_true',
+        help='exact fp32 reproduction of the reference step: switch off the '
+        "config's fast path (model.fast_path) and composite reuse")
+    parser.add_argument(
         '--cfg-options',
         nargs='+',
         action=DictAction,
@@ -56,6 +61,9 @@ def main() -> None:
     cfg.launcher = args.launcher
     if args.cfg_options is not None:
         cfg.merge_from_dict(args.cfg_options)
+    if args.faithful:
+        cfg.model.fast_path = None
+        cfg.model.reuse_composites = False
 
     # work_dir priority: CLI > config > ./work_dirs/<config name>
     if args.work_dir is not None:

@@ -1,5 +1,5 @@
 """The built-in synthetic demo data: rendered in memory, nothing on disk."""
-from typing import List
+from typing import List, Optional
 
 import numpy as np
 
@@ -33,6 +33,10 @@ class SyntheticObjectsDataset(BaseSegDataset):
         seed (int): Base seed (non-negative). Defaults to 0.
         split (str): ``'train'``, ``'val'`` or ``'test'``; mixed into the
             seed. Defaults to ``'train'``.
+        style (dict, optional): Keyword arguments of
+            :func:`render_synthetic_sample` that choose the look
+            (``fine_pattern``, ``noise_std``, ``background``). Defaults to
+            None (the renderer's defaults).
         **kwargs: Passed to :class:`mmseg.datasets.BaseSegDataset`
             (``pipeline``, ``test_mode``, ...).
     """
@@ -44,6 +48,7 @@ class SyntheticObjectsDataset(BaseSegDataset):
                  size: int = 64,
                  seed: int = 0,
                  split: str = 'train',
+                 style: Optional[dict] = None,
                  **kwargs) -> None:
         if split not in self.SPLITS:
             raise ValueError(f'split must be one of {self.SPLITS}, got '
@@ -55,6 +60,7 @@ class SyntheticObjectsDataset(BaseSegDataset):
         self.size = size
         self.seed = seed
         self.split = split
+        self.style = dict(style or {})
         super().__init__(reduce_zero_label=False, **kwargs)
 
     def load_data_list(self) -> List[dict]:
@@ -67,7 +73,8 @@ class SyntheticObjectsDataset(BaseSegDataset):
         data_list = []
         for idx in range(self.num_samples):
             rng = np.random.default_rng([self.seed, split_id, idx])
-            rgb, mask = render_synthetic_sample(rng, self.size)
+            rgb, mask = render_synthetic_sample(rng, self.size,
+                                                 **self.style)
             data_list.append(
                 dict(
                     # Not a file: names the sample in logs and outputs.

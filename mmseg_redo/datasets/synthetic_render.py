@@ -73,6 +73,35 @@ def render_background(rng: np.random.Generator, size: int) -> np.ndarray:
     return (weights @ palette) * brightness[..., None]
 
 
+def render_coherent_background(rng: np.random.Generator,
+                               size: int) -> np.ndarray:
+    """A scene-wide structure: a two-colour ramp crossed by a coarse wave.
+
+    Every part of such a background predicts the rest, as in photographs
+    (and unlike independent noise blobs), so a region redrawn on its own
+    breaks the structure unless its border is the object's border: the
+    property ReDO relies on.
+
+    Args:
+        rng (np.random.Generator): Source of randomness.
+        size (int): Side of the square image.
+
+    Returns:
+        np.ndarray: RGB float32 image in [0, 1], shape (size, size, 3).
+    """
+    yy, xx = np.mgrid[0:size, 0:size].astype(np.float32) / size - 0.5
+    ramp_angle, wave_angle = rng.uniform(0, 2 * np.pi, 2)
+    ramp = np.clip(
+        xx * np.cos(ramp_angle) + yy * np.sin(ramp_angle) + 0.5, 0, 1)
+    start, end = random_colour(rng), random_colour(rng)
+    colour = start + (end - start) * ramp[..., None]
+    period = rng.uniform(0.25, 0.5)  # in image widths
+    wave = np.sin(2 * np.pi *
+                  (xx * np.cos(wave_angle) + yy * np.sin(wave_angle)) /
+                  period + rng.uniform(0, 2 * np.pi))
+    return colour * (1 + rng.uniform(0.1, 0.25) * wave[..., None])
+
+
 def _fine_pattern(rng: np.random.Generator, size: int) -> np.ndarray:
     """A fine pattern in [0, 1]: stripes, a checkerboard or speckles."""
     yy, xx = np.mgrid[0:size, 0:size].astype(np.float32)
@@ -91,20 +120,26 @@ def _fine_pattern(rng: np.random.Generator, size: int) -> np.ndarray:
     return cv2.blur(speckle, (2, 2)) if rng.random() < 0.5 else speckle
 
 
-def render_object_texture(rng: np.random.Generator, size: int) -> np.ndarray:
-    """A smoothly shaded colour overlaid with a fine random pattern.
+def render_object_texture(rng: np.random.Generator,
+                          size: int,
+                          fine_pattern: bool = True) -> np.ndarray:
+    """A smoothly shaded colour, optionally overlaid with a fine pattern.
 
     Args:
         rng (np.random.Generator): Source of randomness.
         size (int): Side of the square image.
+        fine_pattern (bool): Overlay a fine pattern in a second colour.
 
     Returns:
         np.ndarray: RGB float32 image in [0, 1], shape (size, size, 3).
     """
-    base, second = random_colour(rng), random_colour(rng)
-    amount = rng.uniform(0.5, 1.0)
-    pattern = _fine_pattern(rng, size)[..., None] * amount
-    texture = base * (1 - pattern) + second * pattern
+    base = random_colour(rng)
+    texture = np.broadcast_to(base, (size, size, 3))
+    if fine_pattern:
+        second = random_colour(rng)
+        amount = rng.uniform(0.5, 1.0)
+        pattern = _fine_pattern(rng, size)[..., None] * amount
+        texture = base * (1 - pattern) + second * pattern
     # Smooth shading: a linear ramp across the image, as if lit from a side.
     yy, xx = np.mgrid[0:size, 0:size].astype(np.float32) / size - 0.5
     angle = rng.uniform(0, 2 * np.pi)
@@ -199,14 +234,25 @@ def render_object_mask(rng: np.random.Generator, size: int) -> np.ndarray:
     raise RuntimeError(f'could not draw a shape for image size {size}')
 
 
-def render_synthetic_sample(rng: np.random.Generator,
-                            size: int = 64) -> Tuple[np.ndarray, np.ndarray]:
+def render_synthetic_sample(
+        rng: np.random.Generator,
+        size: int = 64,
+        fine_pattern: bool = True,
+        noise_std: float = NOISE_STD,
+        background: str = 'noise') -> Tuple[np.ndarray, np.ndarray]:
     """Render one synthetic image and its exact object mask.
 
     Args:
         rng (np.random.Generator): Source of randomness; the same generator
             state gives the same sample.
         size (int): Side of the square image in pixels. Defaults to 64.
+        fine_pattern (bool): Give objects a fine pattern over their shaded
+            colour. Defaults to True.
+        noise_std (float): Standard deviation of the sensor-like noise over
+            the whole image, in [0, 1] units. Defaults to ``NOISE_STD``.
+        background (str): 'noise' (:func:`render_background`, blobs of a
+            random palette) or 'coherent'
+            (:func:`render_coherent_background`). Defaults to 'noise'.
 
     Returns:
         tuple[np.ndarray, np.ndarray]: The image, uint8 **RGB**, shape
@@ -214,9 +260,16 @@ def render_synthetic_sample(rng: np.random.Generator,
         shape (size, size).
     """
     mask = render_object_mask(rng, size)
-    obj = render_object_texture(rng, size)
-    background = render_background(rng, size)
+    obj = render_object_texture(rng, size, fine_pattern)
+    if background == 'coherent':
+        background = render_coherent_background(rng, size)
+    elif background == 'noise':
+        background = render_background(rng, size)
+    else:
+        raise ValueError(f"background must be 'noise' or 'coherent', got "
+                         f'{background!r}')
     img = np.where(mask[..., None].astype(bool), obj, background)
-    img = img + rng.normal(0.0, NOISE_STD, img.shape)
+    if noise_std > 0:
+        img = img + rng.normal(0.0, noise_std, img.shape)
     img = np.clip(img * 255 + 0.5, 0, 255).astype(np.uint8)
     return img, mask

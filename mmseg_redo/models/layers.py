@@ -2,7 +2,24 @@
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
-from torch.nn.utils.parametrizations import spectral_norm
+from torch.nn.utils import parametrize
+# torch's own spectral-norm parametrization; subclassed (below) only to keep
+# its power iteration in fp32 when the networks run under autocast.
+from torch.nn.utils.parametrizations import _SpectralNorm
+
+
+class FP32SpectralNorm(_SpectralNorm):
+    """torch's spectral norm, always computed in fp32.
+
+    Under bf16/fp16 autocast, the power iteration's matrix-vector products
+    would otherwise run in low precision and give a noisy sigma; the
+    normalised weight is then cast by autocast where the conv uses it.
+    """
+
+    def forward(self, weight: torch.Tensor) -> torch.Tensor:
+        """Return ``weight / sigma(weight)``, computed in fp32."""
+        with torch.autocast(weight.device.type, enabled=False):
+            return super().forward(weight.float())
 
 
 def sn_conv(in_channels: int,
@@ -18,7 +35,9 @@ def sn_conv(in_channels: int,
         bias (bool): Whether the convolution has a bias. Defaults to True.
 
     Returns:
-        nn.Conv2d: The convolution, its weight parametrised by spectral norm.
+        nn.Conv2d: The convolution, its weight parametrised by spectral norm
+        (one power iteration per training forward, as
+        ``torch.nn.utils.parametrizations.spectral_norm``).
     """
     conv = nn.Conv2d(
         in_channels,
@@ -26,7 +45,9 @@ def sn_conv(in_channels: int,
         kernel_size,
         padding=kernel_size // 2,
         bias=bias)
-    return spectral_norm(conv)
+    parametrize.register_parametrization(conv, 'weight',
+                                         FP32SpectralNorm(conv.weight))
+    return conv
 
 
 class SelfAttention(nn.Module):

@@ -18,6 +18,12 @@ model = dict(
     z_dim=z_dim,
     lambda_z=5.0,
     init_gain=0.8,
+    # Speed only, same computation: bf16 autocast on CUDA (spectral norm,
+    # losses and Adam in fp32), NHWC layout, compiled networks. Off with
+    # `tools/train.py --faithful` (exact fp32 eager reference step).
+    fast_path=dict(amp_dtype='bfloat16', channels_last=True, compile=True),
+    # The reference recomputes the composites for the discriminator step.
+    reuse_composites=False,
     mask_net=dict(
         type='ReDOMaskNet',
         encoder=dict(type='ReDOMaskEncoder', channels=64, num_res_blocks=3),

@@ -16,8 +16,10 @@ default_hooks = dict(
     timer=dict(type='IterTimerHook'),
     logger=dict(type='LoggerHook', interval=50, log_metric_by_epoch=False),
     param_scheduler=dict(type='ParamSchedulerHook'),
+    # mmengine's CheckpointHook with atomic writes (a run killed at any
+    # moment resumes from a complete checkpoint) and weights-only files.
     checkpoint=dict(
-        type='CheckpointHook',
+        type='SafeCheckpointHook',
         by_epoch=False,
         interval=500,
         max_keep_ckpts=2,
@@ -25,6 +27,21 @@ default_hooks = dict(
         rule='greater'),
     sampler_seed=dict(type='DistSamplerSeedHook'),
     visualization=dict(type='SegVisualizationHook'))
-# Before each validation, pick which region is the object (kept in the
-# checkpoint and used by every later test).
-custom_hooks = [dict(type='MaskAssignmentHook')]
+# MaskAssignmentHook: before each validation, pick which region is the
+# object (kept in the checkpoint and used by every later test).
+# Reliability: random numbers drawn from (seed, rank, iteration), so --resume
+# continues exactly and DDP ranks draw independent codes; a NaN/Inf loss
+# stops training before it is checkpointed; the reference's autoRestart
+# re-initialises everything if one region swallows the image by iter 7000.
+custom_hooks = [
+    dict(type='MaskAssignmentHook'),
+    dict(type='IterationSeedHook'),
+    dict(type='NonFiniteLossHook', action='raise'),
+    dict(
+        type='CollapseRestartHook',
+        interval=500,
+        threshold=0.1,
+        restart_until=7000,
+        window=20,
+        val_batches=2),
+]

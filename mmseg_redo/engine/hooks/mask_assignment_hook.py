@@ -14,7 +14,7 @@ class MaskAssignmentHook(Hook):
     ReDO's regions come unlabelled: which one covers the object is decided
     by training, and may differ between runs. Before every validation, this
     hook passes once over the validation split, scores each region's hard
-    mask (probability >= 0.5) against the object class with the
+    mask (probability > 0.5, as predict() thresholds it) against the object class with the
     dataset-level IoU (ignore pixels excluded), and stores the best region
     in the model's ``object_index`` buffer. Validation metrics, the best
     checkpoint and every later test then use that one fixed assignment,
@@ -73,7 +73,7 @@ class MaskAssignmentHook(Hook):
             align_corners=False)[0]
         valid = gt != self.ignore_index
         target = (gt == self.object_label) & valid
-        predicted = (mask >= 0.5) & valid
+        predicted = (mask > 0.5) & valid
         inter = (predicted & target).flatten(1).sum(1)
         uni = (predicted | target).flatten(1).sum(1)
         return inter.double().cpu(), uni.double().cpu()

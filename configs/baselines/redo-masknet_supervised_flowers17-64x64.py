@@ -1,0 +1,72 @@
+# Supervised upper bound of ReDO's mask network: the same network as
+# configs/redo/redo_flowers17_cpu.py's mask net (ReDOMaskEncoder +
+# ReDOPSPHead, 16 channels, trained from scratch) trained on the ground-truth
+# masks as an ordinary mmseg EncoderDecoder with cross-entropy.
+# Data: the 400 Flowers-17 train.txt images that have a mask (val.txt and
+# test.txt untouched), 64x64 as the ReDO CPU row, best checkpoint on val
+# mIoU, scored on test.txt at the 64x64 crop. Sized for CPU: 4000 iterations
+# of batch 16 (160 epochs), ~0.1 CPU-s each with one thread: ~7 minutes.
+_base_ = [
+    '../_base_/datasets/flowers17_64x64.py', '../_base_/default_runtime.py'
+]
+data_preprocessor = dict(
+    type='SegDataPreProcessor',
+    # ReDO's input range, so the network sees what it sees inside ReDO.
+    mean=[127.5, 127.5, 127.5],
+    std=[127.5, 127.5, 127.5],
+    bgr_to_rgb=True,
+    size_divisor=1,
+    pad_val=0,
+    seg_pad_val=255)
+model = dict(
+    type='EncoderDecoder',
+    data_preprocessor=data_preprocessor,
+    backbone=dict(type='ReDOMaskEncoder', channels=16, num_res_blocks=2),
+    decode_head=dict(
+        type='ReDOPSPHead',
+        in_channels=16,
+        channels=16,
+        pool_scales=(1, 2, 3, 6),
+        num_classes=2,
+        out_channels=2,
+        dropout_ratio=0.0,
+        norm_cfg=dict(type='GN', num_groups=8),
+        align_corners=False,
+        loss_decode=dict(
+            type='CrossEntropyLoss', use_sigmoid=False, loss_weight=1.0)),
+    train_cfg=dict(),
+    test_cfg=dict(mode='whole'))
+# Only the images that have a mask (the list is train.txt filtered by
+# masks/; ann_file is absolute, so data_root is not prepended).
+train_dataloader = dict(
+    dataset=dict(
+        ann_file='{{fileDirname}}/flowers17_train_masked.txt',
+        require_masks=True,
+        pipeline={{_base_.labelled_train_pipeline}}))
+optim_wrapper = dict(
+    type='OptimWrapper',
+    optimizer=dict(type='AdamW', lr=1e-3, weight_decay=1e-4))
+param_scheduler = [
+    dict(type='PolyLR', eta_min=1e-5, power=0.9, begin=0, end=4000,
+         by_epoch=False)
+]
+train_cfg = dict(type='IterBasedTrainLoop', max_iters=4000, val_interval=250)
+val_cfg = dict(type='ValLoop')
+test_cfg = dict(type='TestLoop')
+default_hooks = dict(
+    timer=dict(type='IterTimerHook'),
+    logger=dict(type='LoggerHook', interval=25, log_metric_by_epoch=False),
+    param_scheduler=dict(type='ParamSchedulerHook'),
+    # mmseg_redo's checkpoint hook: checkpoints load with weights_only.
+    checkpoint=dict(
+        type='SafeCheckpointHook',
+        by_epoch=False,
+        interval=250,
+        max_keep_ckpts=2,
+        save_best='mIoU',
+        rule='greater'),
+    sampler_seed=dict(type='DistSamplerSeedHook'),
+    visualization=dict(type='SegVisualizationHook'))
+# One network, one optimizer: mmengine's default DDP wrapper, not the one
+# default_runtime.py sets for ReDO's four networks.
+model_wrapper_cfg = None

@@ -1,0 +1,154 @@
+"""Plot a run's validation scores and training losses against iteration.
+
+Reads the ``vis_data/scalars.json`` that mmengine's ``LocalVisBackend``
+writes (one JSON record per logged training iteration, with ``iter``, and
+one per validation, without it), and draws two panels into a PNG:
+validation object IoU and mIoU (and the reference's best-of-2 IoU when
+logged), and every training loss (keys containing ``loss``).
+
+Example:
+    python tools/analysis_tools/plot_curves.py work_dirs/redo_flowers17_cpu \
+        --out curves.png
+"""
+import argparse
+import glob
+import json
+import os.path as osp
+from collections import defaultdict
+from typing import Dict, List, Optional, Tuple
+
+import matplotlib
+
+# Agg: draw to files, no display needed (servers, CI).
+matplotlib.use('Agg')
+import matplotlib.pyplot as plt  # noqa: E402
+
+Series = Dict[str, Tuple[List[int], List[float]]]
+#: Validation scores drawn, and how to bring them to [0, 1]: mmseg's
+#: IoUMetric logs percentages, ReDOMetric fractions.
+VAL_KEYS = {
+    'object_iou': ('object IoU', 1.0),
+    'mIoU': ('mIoU', 0.01),
+    'redo_iou_best_of_2': ('best-of-2 IoU (ref.)', 1.0),
+}
+
+
+def find_scalars(path: str) -> List[str]:
+    """The scalars files of a run, oldest first.
+
+    Args:
+        path (str): A ``scalars.json`` file, or a work dir (every
+            ``<timestamp>/vis_data/scalars.json`` in it is used, so a
+            resumed run is drawn whole).
+
+    Returns:
+        list[str]: The files.
+    """
+    if osp.isfile(path):
+        return [path]
+    files = sorted(glob.glob(osp.join(path, '*', 'vis_data', 'scalars.json')))
+    if not files:
+        raise FileNotFoundError(
+            f'no */vis_data/scalars.json in {path}: give a work dir of a '
+            'run logged with LocalVisBackend, or the json file itself')
+    return files
+
+
+def read_scalars(files: List[str]) -> Tuple[Series, Series]:
+    """Training and validation series from scalars files.
+
+    Later files win where iterations repeat (a resumed run).
+
+    Returns:
+        tuple[dict, dict]: ``{key: (iterations, values)}`` for training
+        (loss keys) and validation (:data:`VAL_KEYS`).
+    """
+    train: Dict[str, Dict[int, float]] = defaultdict(dict)
+    val: Dict[str, Dict[int, float]] = defaultdict(dict)
+    for path in files:
+        with open(path) as f:
+            for line in f:
+                record = json.loads(line)
+                if 'iter' in record:  # a training record
+                    for key, value in record.items():
+                        # ReDO's loss_gan..., mmseg's loss, decode.loss_ce
+                        if 'loss' in key:
+                            train[key][int(record['iter'])] = float(value)
+                else:  # validation: 'step' is the training iteration
+                    for key, (_, scale) in VAL_KEYS.items():
+                        if key in record:
+                            val[key][int(
+                                record['step'])] = float(record[key]) * scale
+
+    def series(data: Dict[str, Dict[int, float]]) -> Series:
+        return {
+            key: (sorted(points), [points[i] for i in sorted(points)])
+            for key, points in data.items()
+        }
+
+    return series(train), series(val)
+
+
+def plot_curves(train: Series,
+                val: Series,
+                out: str,
+                title: Optional[str] = None) -> None:
+    """Draw the two panels into ``out`` (PNG).
+
+    Args:
+        train (dict): Training losses, see :func:`read_scalars`.
+        val (dict): Validation scores, see :func:`read_scalars`.
+        out (str): Output file.
+        title (str, optional): Figure title.
+    """
+    fig, (ax_val, ax_loss) = plt.subplots(
+        1, 2, figsize=(12, 4.5), constrained_layout=True)
+    for key, (iters, values) in val.items():
+        ax_val.plot(iters, values, marker='o', label=VAL_KEYS[key][0])
+    ax_val.set(
+        xlabel='iteration', ylabel='validation score', title='validation')
+    ax_val.set_ylim(0, 1)
+    for key, (iters, values) in sorted(train.items()):
+        ax_loss.plot(iters, values, label=key, linewidth=1)
+    ax_loss.set(xlabel='iteration', ylabel='loss', title='training losses')
+    for ax in (ax_val, ax_loss):
+        ax.grid(alpha=0.3)
+        if ax.get_legend_handles_labels()[0]:
+            ax.legend(fontsize=8)
+        else:
+            ax.text(
+                0.5,
+                0.5,
+                'nothing logged',
+                ha='center',
+                transform=ax.transAxes)
+    if title:
+        fig.suptitle(title)
+    fig.savefig(out, dpi=100)
+    plt.close(fig)
+
+
+def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
+    """Command-line flags."""
+    parser = argparse.ArgumentParser(
+        description='Plot validation scores and losses against iteration')
+    parser.add_argument(
+        'path', help='work dir of a run, or its vis_data/scalars.json')
+    parser.add_argument('--out', default='curves.png', help='output PNG')
+    parser.add_argument('--title', help='figure title')
+    return parser.parse_args(argv)
+
+
+def main(argv: Optional[List[str]] = None) -> Tuple[Series, Series]:
+    """Read the run's scalars and write the PNG."""
+    args = parse_args(argv)
+    train, val = read_scalars(find_scalars(args.path))
+    plot_curves(train, val, args.out, args.title
+                or osp.basename(osp.normpath(args.path)))
+    print(f'wrote {args.out}: {len(val)} validation and {len(train)} loss '
+          'curves')
+    return train, val
+
+
+if __name__ == '__main__':
+    main()
