@@ -346,7 +346,7 @@ def test_eval_shapes_through_preprocessor_and_postprocess(tmp_path):
     # Without ResetOriShape, predictions go back to the uncropped image
     # size and cannot be compared with the cropped ground truth.
     cfg.test_dataloader.dataset.pipeline = [
-        t for t in cfg.test_pipeline if t['type'] != 'ResetOriShape'
+        t for t in cfg.eval_pipeline if t['type'] != 'ResetOriShape'
     ]
     broken = DATASETS.build(cfg.test_dataloader.dataset)
     data = preprocessor(pseudo_collate([broken[0]]), training=False)
@@ -363,8 +363,9 @@ def test_base_configs_build(tmp_path):
     } <= set(names)
     for name in names:
         cfg = Config.fromfile(str(CONFIGS / f'{name}.py'))
-        pipelines = [cfg.train_pipeline] + ([cfg.test_pipeline]
-                                            if 'test_pipeline' in cfg else [])
+        pipelines = [cfg.train_pipeline] + [
+            cfg[key] for key in ('eval_pipeline', 'test_pipeline') if key in cfg
+        ]
         for pipeline in pipelines:
             for step in pipeline:  # every transform name must resolve
                 assert TRANSFORMS.get(step['type']) is not None, step

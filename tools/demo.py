@@ -11,6 +11,8 @@ Example:
 import argparse
 import glob
 import os.path as osp
+import subprocess
+import sys
 
 from mmengine.config import Config, DictAction
 from mmengine.runner import Runner
@@ -55,6 +57,12 @@ def main() -> None:
     test_cfg.load_from = checkpoint
     test_cfg.work_dir = osp.join(args.work_dir, 'test')
     metrics = Runner.from_cfg(test_cfg).test()
+    curves = osp.join(args.work_dir, 'curves.png')
+    subprocess.run([
+        sys.executable,
+        osp.join(osp.dirname(__file__), 'analysis_tools', 'plot_curves.py'),
+        args.work_dir, '--out', curves
+    ], check=True)
 
     print('\n' + '=' * 70)
     print(f'ReDO demo: {args.config}, best checkpoint {checkpoint}')
@@ -62,6 +70,9 @@ def main() -> None:
     for key, value in metrics.items():
         print(f'  {key:24s} {value:.4f}')
     print(f'Logs and checkpoints: {args.work_dir}')
+    print(f'Pictures: {curves} (scores and losses against iteration), '
+          f'{osp.join(args.work_dir, "redraws")}/iter_*.png (image, object '
+          'mask, redraws of the object and of the background)')
     print('=' * 70)
 
 

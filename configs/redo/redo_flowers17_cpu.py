@@ -24,8 +24,13 @@ model = dict(
         out_features=2 * z_dim, base_channels=8, num_down_blocks=3))
 # 8 images to redraw + 8 real images for the discriminator.
 train_dataloader = dict(batch_size=16)
-# As redo_toy.py: at 1e-5 the mask net forms no masks within a CPU budget.
-optim_wrapper = dict(mask_net=dict(optimizer=dict(lr=1e-4)))
+# As redo_toy.py: at the reference's rates (1e-5 / 1e-4) the mask net forms
+# no masks within a CPU budget.
+optim_wrapper = dict(
+    mask_net=dict(optimizer=dict(lr=1e-4)),
+    region_generators=dict(optimizer=dict(lr=2e-4)),
+    z_encoder=dict(optimizer=dict(lr=2e-4)),
+    discriminator=dict(optimizer=dict(lr=2e-4)))
 # 4000 iterations: ~0.25 CPU-s each (one thread, OMP_NUM_THREADS=1), so
 # ~17 minutes of training plus ~16 validations: within 30 minutes on one
 # core of a busy 2-core machine (see configs/redo/README.md).

@@ -17,12 +17,25 @@ train_pipeline = [
 # The mask is loaded before resizing so it is resized and cropped with the
 # image, and ResetOriShape keeps predictions at the crop: scores are
 # computed at the evaluation crop, as the reference does.
-test_pipeline = [
+eval_pipeline = [
     dict(type='LoadImageFromFileChecked'),
     dict(type='LoadObjectMask'),
     dict(type='ResizeShorterSide', size=img_size),
     dict(type='CenterCrop', crop_size=img_size),
     dict(type='ResetOriShape'),
+    dict(type='PackSegInputs'),
+]
+# Photos (mmseg's inference_model and MMSegInferencer read the top-level
+# test_pipeline): resized like the training images but not cropped, so the
+# prediction covers the whole photo and comes back at its own size. mmcv's
+# stock loader (decoding as LoadImageFromFileChecked does), because
+# inference_model looks for it by name.
+test_pipeline = [
+    dict(
+        type='LoadImageFromFile',
+        imdecode_backend='pillow',
+        color_type='color_ignore_orientation'),
+    dict(type='ResizeShorterSide', size=img_size),
     dict(type='PackSegInputs'),
 ]
 train_dataloader = dict(
@@ -45,7 +58,7 @@ val_dataloader = dict(
         data_root=data_root,
         split='val',
         require_masks=True,
-        pipeline=test_pipeline))
+        pipeline=eval_pipeline))
 test_dataloader = dict(
     batch_size=20,
     num_workers=2,
@@ -56,7 +69,7 @@ test_dataloader = dict(
         data_root=data_root,
         split='test',
         require_masks=True,
-        pipeline=test_pipeline))
+        pipeline=eval_pipeline))
 # IoUMetric: dataset-level aAcc / mIoU (percent) with the model's fixed
 # mask-to-class assignment. ReDOMetric: the reference's per-image
 # best-of-2 scores, the fixed per-image scores and the dataset-level object

@@ -13,8 +13,19 @@ train_pipeline = [
 ]
 # The mask is rendered at the image size, so there is no resize or crop and
 # ori_shape is already the evaluated shape.
-test_pipeline = [
+eval_pipeline = [
     dict(type='LoadSyntheticSample', with_seg=True),
+    dict(type='PackSegInputs'),
+]
+# Photos (mmseg's inference_model and MMSegInferencer read the top-level
+# test_pipeline): a model trained here also segments image files, resized
+# so that their shorter side is img_size, at their own size.
+test_pipeline = [
+    dict(
+        type='LoadImageFromFile',
+        imdecode_backend='pillow',
+        color_type='color_ignore_orientation'),
+    dict(type='ResizeShorterSide', size=img_size),
     dict(type='PackSegInputs'),
 ]
 train_dataloader = dict(
@@ -38,7 +49,7 @@ val_dataloader = dict(
         size=img_size,
         seed=seed,
         split='val',
-        pipeline=test_pipeline))
+        pipeline=eval_pipeline))
 test_dataloader = dict(
     batch_size=20,
     num_workers=0,
@@ -49,7 +60,7 @@ test_dataloader = dict(
         size=img_size,
         seed=seed,
         split='test',
-        pipeline=test_pipeline))
+        pipeline=eval_pipeline))
 val_evaluator = [
     dict(type='IoUMetric', iou_metrics=['mIoU']),
     dict(type='ReDOMetric'),
