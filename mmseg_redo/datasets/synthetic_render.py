@@ -2,11 +2,19 @@
 
 Each sample is one object on a background. The object's colours and the
 background's colours are independent draws from the *same* colour
-distribution, so no colour threshold separates them. What differs is the
-texture family: the object is a smoothly shaded colour with a fine
-(1-5 pixel) pattern, the background is low-frequency coloured noise mixing a
-palette of its own. A method that segments these must find the region that
-can be redrawn independently of the rest, which is what ReDO is built for.
+distribution, so no colour threshold shared by the whole set separates them.
+Two looks are built in (:func:`render_synthetic_sample`'s arguments):
+
+- the default: objects are a smoothly shaded colour with a fine (1-5 pixel)
+  pattern, backgrounds low-frequency coloured noise mixing a palette of
+  their own, with sensor noise over the whole image; even a colour threshold
+  chosen per image *with the labels* stays around 0.74 object IoU.
+- the demo's (``fine_pattern=False, noise_std=0, background='coherent'``):
+  flat shaded objects on scene-wide backgrounds (a colour ramp crossed by a
+  wave). Every part of such a background predicts the rest, so only the
+  object can be redrawn on its own: the cue ReDO learns from, and one it
+  picks up within a CPU budget (the default look formed no masks in the
+  runs tried, see the project's notes).
 """
 import colorsys
 from typing import Tuple
