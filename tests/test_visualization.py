@@ -138,6 +138,9 @@ def _train(directory, extra: str = ''):
         cfg.default_hooks.pop('redraw', None)
     cfg.work_dir = str(directory)
     cfg.experiment_name = osp.basename(str(directory))
+    # mmengine keeps one visualizer per name for the whole process: a name
+    # of its own stops this run reusing an earlier test's (and save_dir).
+    cfg.visualizer.name = str(directory)
     runner = Runner.from_cfg(cfg)
     runner.train()
     return runner
