@@ -20,6 +20,11 @@ export PYTHONUNBUFFERED=1
 stamp() { echo "[gpu_check $(date +%T)] $*"; }
 
 if ! $PY -c 'import mmseg, mmcv.ops' 2>/dev/null; then
+  if [ ! -d .whl ]; then
+    echo "mmseg/mmcv do not import with $PY and there is no .whl/ folder:" \
+      "run 'bash tools/fetch_gpu_wheels.sh' where PyPI is reachable and carry .whl/" >&2
+    exit 1
+  fi
   stamp "installing from .whl/ into $SITE"
   $PY -m pip install -q --no-index --no-deps --no-compile --target "$SITE" .whl/*.whl
   export PYTHONPATH="$SITE${PYTHONPATH:+:$PYTHONPATH}"
@@ -51,7 +56,7 @@ $PY tools/analysis_tools/benchmark_train.py configs/redo/redo_flowers.py --synth
 
 stamp "training configs/redo/redo_flowers17.py for $MINUTES minutes"
 $PY tools/train.py configs/redo/redo_flowers17.py --work-dir "$WORK" --cfg-options \
-  "custom_hooks=[dict(type='MaskAssignmentHook'),dict(type='TrainTimeBudgetHook',minutes=$MINUTES)]" \
+  default_hooks.time_budget.minutes="$MINUTES" \
   train_dataloader.dataset.data_root="$DATA_ROOT" val_dataloader.dataset.data_root="$DATA_ROOT" \
   test_dataloader.dataset.data_root="$DATA_ROOT" train_cfg.val_interval="${VAL_INTERVAL:-500}" \
   default_hooks.checkpoint.interval="${VAL_INTERVAL:-500}" "${TINY_OPTS[@]}"

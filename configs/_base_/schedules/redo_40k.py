@@ -26,6 +26,9 @@ default_hooks = dict(
         save_best='mIoU',
         rule='greater'),
     sampler_seed=dict(type='DistSamplerSeedHook'),
+    # No time limit unless asked, e.g. --cfg-options
+    # default_hooks.time_budget.minutes=6 (validates and saves at the end).
+    time_budget=dict(type='TrainTimeBudgetHook', minutes=None),
     visualization=dict(type='SegVisualizationHook'))
 # MaskAssignmentHook: before each validation, pick which region is the
 # object (kept in the checkpoint and used by every later test).

@@ -16,16 +16,19 @@ class TrainTimeBudgetHook(Hook):
     Validation time counts towards the budget.
 
     Args:
-        minutes (float): Wall-clock budget of the training loop.
+        minutes (float, optional): Wall-clock budget of the training loop;
+            None means no budget (the schedule's ``max_iters`` alone ends
+            training), so configs can carry the hook and a command line can
+            set ``default_hooks.time_budget.minutes=6``. Defaults to None.
     """
 
     # Before CheckpointHook and the loop's own end-of-training check.
     priority = 'VERY_HIGH'
 
-    def __init__(self, minutes: float) -> None:
-        if minutes <= 0:
+    def __init__(self, minutes: Optional[float] = None) -> None:
+        if minutes is not None and minutes <= 0:
             raise ValueError(f'minutes must be positive, got {minutes}')
-        self.seconds = minutes * 60
+        self.seconds = None if minutes is None else minutes * 60
         self._start: Optional[float] = None
 
     def before_train(self, runner) -> None:
@@ -35,6 +38,8 @@ class TrainTimeBudgetHook(Hook):
     def after_train_iter(self, runner, batch_idx: int, data_batch=None,
                          outputs=None) -> None:
         """Make this iteration the last once the budget is spent."""
+        if self.seconds is None:
+            return
         elapsed = time.perf_counter() - self._start
         last = runner.iter + 1
         if elapsed >= self.seconds and last < runner.train_loop.max_iters:

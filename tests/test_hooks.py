@@ -1,0 +1,83 @@
+"""Tests of the object-region choice and the training time budget."""
+import logging
+from types import SimpleNamespace
+
+import torch
+import torch.nn as nn
+from mmengine.structures import PixelData
+from mmseg.structures import SegDataSample
+
+from mmseg_redo.engine.hooks import MaskAssignmentHook, TrainTimeBudgetHook
+
+
+class FixedMasks(nn.Module):
+    """A 'mask net' returning given soft masks, whatever the images."""
+
+    def __init__(self, masks: torch.Tensor) -> None:
+        super().__init__()
+        self.masks = masks
+
+    def forward(self, images):
+        return self.masks[:images.size(0)]
+
+
+class FakeReDO(nn.Module):
+    """Just what MaskAssignmentHook touches of a ReDO model."""
+
+    def __init__(self, masks: torch.Tensor) -> None:
+        super().__init__()
+        self.mask_net = FixedMasks(masks)
+        self.num_regions = masks.size(1)
+        self.register_buffer('object_index', torch.tensor(0))
+        self.data_preprocessor = lambda batch, training: batch
+
+
+def _sample(gt: torch.Tensor) -> SegDataSample:
+    sample = SegDataSample()
+    sample.gt_sem_seg = PixelData(data=gt[None])
+    return sample
+
+
+def test_mask_assignment_picks_the_region_that_covers_the_object():
+    gt = torch.zeros(8, 8, dtype=torch.long)
+    gt[2:6, 2:6] = 1
+    gt[0, :] = 255  # ignored pixels count for no region
+    obj = (gt == 1).float()
+    # Region 2 is the object; region 0 the background, region 1 nothing.
+    masks = torch.stack([1 - obj, torch.zeros(8, 8), obj])[None].repeat(
+        2, 1, 1, 1)
+    model = FakeReDO(masks)
+    batch = dict(
+        inputs=torch.zeros(2, 3, 8, 8), data_samples=[_sample(gt)] * 2)
+    runner = SimpleNamespace(
+        model=model, val_dataloader=[batch],
+        logger=logging.getLogger('test'))
+    MaskAssignmentHook().before_val_epoch(runner)
+    assert int(model.object_index) == 2
+    # Swap the roles: now region 0 covers the object.
+    model.mask_net.masks = masks[:, [2, 1, 0]]
+    MaskAssignmentHook().before_val_epoch(runner)
+    assert int(model.object_index) == 0
+
+
+def _budget_runner(iteration: int, max_iters: int):
+    return SimpleNamespace(
+        iter=iteration,
+        train_loop=SimpleNamespace(max_iters=max_iters, _max_iters=max_iters),
+        logger=logging.getLogger('test'))
+
+
+def test_time_budget_ends_training_at_the_current_iteration():
+    hook = TrainTimeBudgetHook(minutes=1e-9)
+    runner = _budget_runner(iteration=6, max_iters=100)
+    hook.before_train(runner)
+    hook.after_train_iter(runner, batch_idx=6)
+    assert runner.train_loop._max_iters == 7
+
+
+def test_no_budget_leaves_the_schedule_alone():
+    for hook in (TrainTimeBudgetHook(), TrainTimeBudgetHook(minutes=60)):
+        runner = _budget_runner(iteration=6, max_iters=100)
+        hook.before_train(runner)
+        hook.after_train_iter(runner, batch_idx=6)
+        assert runner.train_loop._max_iters == 100
