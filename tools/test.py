@@ -11,6 +11,8 @@ import os.path as osp
 from mmengine.config import Config, DictAction
 from mmengine.runner import Runner
 
+from mmseg_redo.utils import init_cpu_process_group
+
 
 def parse_args() -> argparse.Namespace:
     """mmseg's testing flags."""
@@ -93,6 +95,7 @@ def main() -> None:
         cfg.test_evaluator['output_dir'] = args.out
         cfg.test_evaluator['keep_results'] = True
 
+    init_cpu_process_group(cfg, args.launcher)
     runner = Runner.from_cfg(cfg)
     runner.test()
 

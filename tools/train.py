@@ -14,6 +14,8 @@ from mmengine.config import Config, DictAction
 from mmengine.logging import print_log
 from mmengine.runner import Runner
 
+from mmseg_redo.utils import init_cpu_process_group
+
 
 def parse_args() -> argparse.Namespace:
     """mmseg's training flags."""
@@ -76,6 +78,7 @@ def main() -> None:
         print_log(f'Resuming from the latest checkpoint in {cfg.work_dir}',
                   logger='current', level=logging.INFO)
 
+    init_cpu_process_group(cfg, args.launcher)
     runner = Runner.from_cfg(cfg)
     runner.train()
 
