@@ -1,5 +1,11 @@
 """Engine parts of ReDO: optimizer constructor and hooks."""
-from .hooks import *  # noqa: F401,F403
+from .hooks import (CollapseRestartHook, IterationSeedHook, MaskAssignmentHook,
+                    NonFiniteLossHook, RedrawVisualizationHook,
+                    SafeCheckpointHook, TrainTimeBudgetHook)
 from .optim_constructor import MultiOptimWrapperConstructor
 
-__all__ = ['MultiOptimWrapperConstructor']
+__all__ = [
+    'MultiOptimWrapperConstructor', 'MaskAssignmentHook',
+    'CollapseRestartHook', 'IterationSeedHook', 'NonFiniteLossHook',
+    'SafeCheckpointHook', 'RedrawVisualizationHook', 'TrainTimeBudgetHook'
+]

@@ -1,6 +1,6 @@
 """ReDO: unsupervised object segmentation by redrawing, as an mmseg model."""
 from contextlib import contextmanager, nullcontext
-from typing import Dict, Iterator, List, Optional, Sequence, Tuple, Union
+from typing import Dict, Iterator, List, Optional, Tuple, Union
 
 import torch
 import torch.nn as nn
