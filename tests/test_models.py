@@ -150,6 +150,11 @@ def test_each_update_moves_only_its_own_networks():
 
     wrappers['discriminator'].update_params = record_then_update
     log = model.train_step(batch(8), wrappers)
+    # Nor may the discriminator's loss leave gradients on the G side, where
+    # the next generator step would apply them.
+    for name in GENERATOR_SIDE:
+        assert all(p.grad is None or not p.grad.any()
+                   for p in getattr(model, name).parameters()), name
     assert {'loss_gan', 'loss_z', 'loss_d_real', 'loss_d_fake', 'area_0',
             'area_1'} <= set(log)
     for name in GENERATOR_SIDE:
