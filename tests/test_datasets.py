@@ -627,3 +627,32 @@ def test_synthetic_is_not_separable_by_colour(style, per_image_bound):
     easy = np.clip(easy + rng.normal(0, 20, easy.shape), 0, 255)
     easy = _colour_channels(easy.astype(np.uint8))
     assert _threshold_ious(easy, masks) > 0.95
+
+
+def test_cached_compose_replays_decoded_images(tmp_path):
+    """A cached sample is not read again, and callers cannot alter the
+    cache; past the size limit samples are recomputed."""
+    rng = np.random.default_rng(0)
+    paths = [_save(tmp_path / f'{i}.png', _photo(rng, 40, 50)) for i in (0, 1)]
+    steps = [
+        dict(type='LoadImageFromFileChecked'),
+        dict(type='ResizeShorterSide', size=16),
+        dict(type='CenterCrop', crop_size=16),
+    ]
+    cached = TRANSFORMS.build(dict(type='CachedCompose', transforms=steps))
+    uncached = TRANSFORMS.build(
+        dict(type='CachedCompose', transforms=steps, max_mib=0))
+    first = cached(dict(img_path=str(paths[0])))
+    expected = first['img'].copy()
+    assert expected.shape == (16, 16, 3)
+    np.testing.assert_array_equal(
+        uncached(dict(img_path=str(paths[0])))['img'], expected)
+    first['img'][:] = 0  # a later transform writing in place
+    paths[0].unlink()  # a second read would fail
+    np.testing.assert_array_equal(
+        cached(dict(img_path=str(paths[0])))['img'], expected)
+    with pytest.raises(Exception, match='0.png'):
+        uncached(dict(img_path=str(paths[0])))
+    # Another sample is its own cache entry.
+    other = cached(dict(img_path=str(paths[1])))['img']
+    assert not np.array_equal(other, expected)

@@ -11,6 +11,7 @@ from mmseg.registry import MODELS
 from mmseg.structures import SegDataSample
 
 import mmseg_redo  # noqa: F401
+from mmseg_redo.utils import make_faithful
 from mmseg_redo.models.redo import (GENERATOR_SIDE, generator_side_loss,
                                     hinge_discriminator_loss)
 
@@ -231,3 +232,21 @@ def test_checkpoint_round_trip(tmp_path):
                                model.redraw(x, masks, z)[0])
     # The checkpoint is loadable with torch's safe unpickler.
     torch.load(path, weights_only=True)
+
+
+def test_faithful_switches_off_every_speed_setting():
+    """`--faithful` gives the reference's step: no autocast, layout change,
+    compile, composite reuse or fused Adam; the learning rates stay."""
+    cfg = tiny_cfg()
+    cfg.model.reuse_composites = True
+    assert cfg.model.fast_path and all(
+        w.optimizer.fused for w in cfg.optim_wrapper.values()
+        if isinstance(w, dict) and 'optimizer' in w)
+    make_faithful(cfg)
+    assert cfg.model.fast_path is None and not cfg.model.reuse_composites
+    model = build_model(cfg)
+    wrappers = build_optim_wrapper(model, copy.deepcopy(cfg.optim_wrapper))
+    for name in GENERATOR_SIDE + ('discriminator', ):
+        group = wrappers[name].optimizer.param_groups[0]
+        assert not group['fused'], name
+    assert wrappers['mask_net'].optimizer.param_groups[0]['lr'] == 1e-4

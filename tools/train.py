@@ -14,7 +14,7 @@ from mmengine.config import Config, DictAction
 from mmengine.logging import print_log
 from mmengine.runner import Runner
 
-from mmseg_redo.utils import init_cpu_process_group
+from mmseg_redo.utils import init_cpu_process_group, make_faithful
 
 
 def parse_args() -> argparse.Namespace:
@@ -32,7 +32,8 @@ def parse_args() -> argparse.Namespace:
         '--faithful',
         action='store_true',
         help='exact fp32 reproduction of the reference step: switch off the '
-        "config's fast path (model.fast_path) and composite reuse")
+        "config's fast path (model.fast_path), composite reuse and the "
+        'fused Adam kernel')
     parser.add_argument(
         '--cfg-options',
         nargs='+',
@@ -64,8 +65,7 @@ def main() -> None:
     if args.cfg_options is not None:
         cfg.merge_from_dict(args.cfg_options)
     if args.faithful:
-        cfg.model.fast_path = None
-        cfg.model.reuse_composites = False
+        make_faithful(cfg)
 
     # work_dir priority: CLI > config > ./work_dirs/<config name>
     if args.work_dir is not None:

@@ -1,5 +1,9 @@
 """Utilities of mmseg_redo."""
 from .distributed import init_cpu_process_group
 from .checkpoint import register_checkpoint_safe_globals
+from .faithful import make_faithful
 
-__all__ = ['init_cpu_process_group', 'register_checkpoint_safe_globals']
+__all__ = [
+    'init_cpu_process_group', 'make_faithful',
+    'register_checkpoint_safe_globals'
+]

@@ -2,10 +2,11 @@
 
 Both variants are built in the same process from the same config and the
 same initial weights: the *faithful* step (fp32, eager, composites
-recomputed for the discriminator, as the reference) and the config's own
-step (``model.fast_path`` and ``model.reuse_composites``). Iterations of the
-two are timed in alternating rounds after a warm-up, so machine noise hits
-both alike; the medians and their ratio are printed.
+recomputed for the discriminator, PyTorch's default Adam, as the
+reference) and the config's own step (``model.fast_path``,
+``model.reuse_composites``, fused Adam). Iterations of the two are timed in
+alternating rounds after a warm-up, so machine noise hits both alike; the
+medians and their ratio are printed.
 
 Example:
     python tools/analysis_tools/benchmark_train.py configs/redo/redo_flowers.py \
@@ -26,6 +27,7 @@ from mmengine.registry import init_default_scope
 from mmengine.runner import Runner
 from mmseg.registry import MODELS
 from mmseg.structures import SegDataSample
+from mmseg_redo.utils import make_faithful
 
 
 def parse_args() -> argparse.Namespace:
@@ -77,14 +79,13 @@ def real_batches(cfg: Config) -> Iterator[dict]:
 def build_variant(cfg: Config, faithful: bool, state: dict,
                   device: str) -> Callable[[dict], Dict]:
     """A model and its optimizers; returns its train-step function."""
-    model_cfg = copy.deepcopy(cfg.model)
+    cfg = copy.deepcopy(cfg)
     if faithful:
-        model_cfg.fast_path = None
-        model_cfg.reuse_composites = False
-    model = MODELS.build(model_cfg)
+        make_faithful(cfg)
+    model = MODELS.build(cfg.model)
     model.load_state_dict(state)
     model.to(device).train()
-    wrappers = build_optim_wrapper(model, copy.deepcopy(cfg.optim_wrapper))
+    wrappers = build_optim_wrapper(model, cfg.optim_wrapper)
     return lambda batch: model.train_step(batch, wrappers)
 
 
@@ -125,10 +126,13 @@ def main() -> None:
         variants['faithful fp32'] = build_variant(cfg, True, state, device)
     peak = {}
     times: Dict[str, List[float]] = {name: [] for name in variants}
+    warmup_seconds = {}
     for name, step in variants.items():
         if device == 'cuda':
             torch.cuda.reset_peak_memory_stats()
-        time_iters(step, batches, args.warmup, device)
+        # The first steps compile the networks where the config asks.
+        warmup_seconds[name] = sum(
+            time_iters(step, batches, args.warmup, device))
         if device == 'cuda':
             peak[name] = torch.cuda.max_memory_allocated() / 2**30
     for _ in range(args.rounds):
@@ -148,13 +152,16 @@ def main() -> None:
           f'{batch_size} real images; data: '
           f'{"synthetic tensors" if args.synthetic else "config pipeline"}')
     print(f'{"variant":16s} {"median s/it":>12s} {"it/s":>8s} '
-          f'{"img/s":>8s} {"peak GPU GiB":>13s}')
+          f'{"img/s":>8s} {"peak GPU GiB":>13s} {"warm-up s":>10s}')
     medians = {}
     for name, values in times.items():
         medians[name] = statistics.median(values)
         mem = f'{peak[name]:.2f}' if name in peak else 'n/a'
         print(f'{name:16s} {medians[name]:12.4f} {1 / medians[name]:8.2f} '
-              f'{batch_size / medians[name]:8.1f} {mem:>13s}')
+              f'{batch_size / medians[name]:8.1f} {mem:>13s} '
+              f'{warmup_seconds[name]:10.1f}')
+    print(f'warm-up: the first {args.warmup} iterations of each variant, '
+          'compilation included')
     if len(medians) == 2:
         ratio = medians['faithful fp32'] / medians['fast (config)']
         print(f'speed-up of the config\'s step over the faithful step: '

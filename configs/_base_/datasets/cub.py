@@ -2,80 +2,12 @@
 # train_val_test_split.txt: 10,000 train, 788 val, 1,000 test.
 # Layout and download: docs/datasets.md. Needs
 # custom_imports=dict(imports=['mmseg_redo']) in the top-level config.
+_base_ = ['./redo_photos_128.py']
 dataset_type = 'CUBDataset'
 data_root = 'data/CUB_200_2011'
-# ReDO's preprocessing: shorter side to img_size with nearest-neighbour
-# (images and masks), centre crop img_size x img_size. A child config that
-# changes img_size must redefine the pipelines and dataloaders below.
-img_size = 128
-train_pipeline = [
-    dict(type='LoadImageFromFileChecked'),
-    dict(type='ResizeShorterSide', size=img_size),
-    dict(type='CenterCrop', crop_size=img_size),
-    dict(type='PackSegInputs'),
-]
-# The mask is loaded before resizing so it is resized and cropped with the
-# image, and ResetOriShape keeps predictions at the crop: scores are
-# computed at the evaluation crop, as the reference does.
-eval_pipeline = [
-    dict(type='LoadImageFromFileChecked'),
-    dict(type='LoadObjectMask'),
-    dict(type='ResizeShorterSide', size=img_size),
-    dict(type='CenterCrop', crop_size=img_size),
-    dict(type='ResetOriShape'),
-    dict(type='PackSegInputs'),
-]
-# Photos (mmseg's inference_model and MMSegInferencer read the top-level
-# test_pipeline): resized like the training images but not cropped, so the
-# prediction covers the whole photo and comes back at its own size. mmcv's
-# stock loader (decoding as LoadImageFromFileChecked does), because
-# inference_model looks for it by name.
-test_pipeline = [
-    dict(
-        type='LoadImageFromFile',
-        imdecode_backend='pillow',
-        color_type='color_ignore_orientation'),
-    dict(type='ResizeShorterSide', size=img_size),
-    dict(type='PackSegInputs'),
-]
 train_dataloader = dict(
-    batch_size=20,
-    num_workers=2,
-    persistent_workers=True,
-    sampler=dict(type='InfiniteSampler', shuffle=True),
-    dataset=dict(
-        type=dataset_type,
-        data_root=data_root,
-        split='train',
-        pipeline=train_pipeline))
+    dataset=dict(type=dataset_type, data_root=data_root, split='train'))
 val_dataloader = dict(
-    batch_size=20,
-    num_workers=2,
-    persistent_workers=True,
-    sampler=dict(type='DefaultSampler', shuffle=False),
-    dataset=dict(
-        type=dataset_type,
-        data_root=data_root,
-        split='val',
-        require_masks=True,
-        pipeline=eval_pipeline))
+    dataset=dict(type=dataset_type, data_root=data_root, split='val'))
 test_dataloader = dict(
-    batch_size=20,
-    num_workers=2,
-    persistent_workers=True,
-    sampler=dict(type='DefaultSampler', shuffle=False),
-    dataset=dict(
-        type=dataset_type,
-        data_root=data_root,
-        split='test',
-        require_masks=True,
-        pipeline=eval_pipeline))
-# IoUMetric: dataset-level aAcc / mIoU (percent) with the model's fixed
-# mask-to-class assignment. ReDOMetric: the reference's per-image
-# best-of-2 scores, the fixed per-image scores and the dataset-level object
-# IoU (fractions in [0, 1]).
-val_evaluator = [
-    dict(type='IoUMetric', iou_metrics=['mIoU']),
-    dict(type='ReDOMetric'),
-]
-test_evaluator = val_evaluator
+    dataset=dict(type=dataset_type, data_root=data_root, split='test'))

@@ -6,20 +6,29 @@
 _base_ = ['./flowers17.py']
 data_root = '../shared/data/flowers17'
 img_size = 64
-# Label-free training (ReDO): the images only.
+# Label-free training (ReDO): the images only, decoded and resized once
+# per data-loader worker and kept in memory.
 train_pipeline = [
-    dict(type='LoadImageFromFileChecked'),
-    dict(type='ResizeShorterSide', size=img_size),
-    dict(type='CenterCrop', crop_size=img_size),
+    dict(
+        type='CachedCompose',
+        transforms=[
+            dict(type='LoadImageFromFileChecked'),
+            dict(type='ResizeShorterSide', size=img_size),
+            dict(type='CenterCrop', crop_size=img_size),
+        ]),
     dict(type='PackSegInputs'),
 ]
 # Training with labels (supervised baselines, pseudo-labels): the mask is
 # resized and cropped with the image; flips as mmseg's configs do.
 labelled_train_pipeline = [
-    dict(type='LoadImageFromFileChecked'),
-    dict(type='LoadObjectMask'),
-    dict(type='ResizeShorterSide', size=img_size),
-    dict(type='CenterCrop', crop_size=img_size),
+    dict(
+        type='CachedCompose',
+        transforms=[
+            dict(type='LoadImageFromFileChecked'),
+            dict(type='LoadObjectMask'),
+            dict(type='ResizeShorterSide', size=img_size),
+            dict(type='CenterCrop', crop_size=img_size),
+        ]),
     dict(type='RandomFlip', prob=0.5),
     dict(type='PackSegInputs'),
 ]
