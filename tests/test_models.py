@@ -3,6 +3,7 @@ import copy
 
 import pytest
 import torch
+import torch.nn.functional as F
 from mmengine.config import Config
 from mmengine.optim import build_optim_wrapper
 from mmengine.registry import init_default_scope
@@ -11,9 +12,10 @@ from mmseg.registry import MODELS
 from mmseg.structures import SegDataSample
 
 import mmseg_redo  # noqa: F401
-from mmseg_redo.utils import make_faithful
+from mmseg_redo.models.layers import SelfAttention
 from mmseg_redo.models.redo import (GENERATOR_SIDE, generator_side_loss,
                                     hinge_discriminator_loss)
+from mmseg_redo.utils import make_faithful
 
 TOY = 'configs/redo/redo_toy.py'
 ALL_NETS = GENERATOR_SIDE + ('discriminator', )
@@ -250,3 +252,19 @@ def test_faithful_switches_off_every_speed_setting():
         group = wrappers[name].optimizer.param_groups[0]
         assert not group['fused'], name
     assert wrappers['mask_net'].optimizer.param_groups[0]['lr'] == 1e-4
+
+
+def test_self_attention_is_the_reference_formula():
+    """The fused attention computes softmax over the pooled (key) axis of
+    key^T query, then value @ attention, as the reference writes it."""
+    torch.manual_seed(0)
+    layer = SelfAttention(16).eval()
+    layer.gamma.data.fill_(0.7)
+    x = torch.randn(2, 16, 8, 8)
+    with torch.no_grad():
+        query = layer.query(x).flatten(2)
+        key = F.max_pool2d(layer.key(x), 2).flatten(2)
+        value = F.max_pool2d(layer.value(x), 2).flatten(2)
+        attention = torch.softmax(key.transpose(1, 2) @ query, dim=1)
+        expected = x + 0.7 * layer.out((value @ attention).view(2, 8, 8, 8))
+        torch.testing.assert_close(layer(x), expected, rtol=1e-5, atol=1e-5)
