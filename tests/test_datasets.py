@@ -595,10 +595,10 @@ def _colour_channels(rgb: np.ndarray) -> np.ndarray:
     return np.concatenate([rgb, hsv], -1)
 
 
-# The renderer's default look, and the demo's (configs/redo/redo_toy.py):
-# flat objects on a scene-wide background, which a threshold chosen per
-# image *with the labels* does cut out (about 0.99), but no threshold shared
-# by the whole set does.
+# The renderer's default look, and flat objects on a scene-wide background
+# with the shared palette, which a threshold chosen per image *with the
+# labels* does cut out (about 0.99), but no threshold shared by the whole
+# set does.
 @pytest.mark.parametrize('style,per_image_bound', [
     (dict(), 0.8),
     (dict(fine_pattern=False, noise_std=0.0, background='coherent'), None),
@@ -656,3 +656,39 @@ def test_cached_compose_replays_decoded_images(tmp_path):
     # Another sample is its own cache entry.
     other = cached(dict(img_path=str(paths[1])))['img']
     assert not np.array_equal(other, expected)
+
+
+def test_synthetic_split_palette():
+    """palette='split': vivid objects on muted scenes, drawn independently.
+
+    The demo's look (configs/redo/redo_toy.py). Like the paper's toy
+    (coloured digits on a grey background), one saturation threshold for the
+    whole set separates object from background; ReDO has to find that
+    without labels.
+    """
+    style = dict(
+        fine_pattern=False,
+        noise_std=0.0,
+        background='coherent',
+        palette='split')
+    samples = [
+        render_synthetic_sample(np.random.default_rng([0, 2, i]), 64, **style)
+        for i in range(100)
+    ]
+    rgb = np.stack([s[0] for s in samples])
+    masks = np.stack([s[1] for s in samples]).astype(bool)
+    sat = _colour_channels(rgb)[..., 4].astype(float) / 255
+    assert sat[masks].min() > 0.5 > sat[~masks].max()
+    # Same shapes as the shared palette from the same seed: only colours
+    # change (the mask is drawn first).
+    _, shared_mask = render_synthetic_sample(
+        np.random.default_rng([0, 2, 0]), 64, fine_pattern=False,
+        noise_std=0.0, background='coherent')
+    np.testing.assert_array_equal(shared_mask, masks[0])
+    # Independent colours: object hues do not follow background hues.
+    hue = _colour_channels(rgb)[..., 3].astype(float)
+    obj_hue = np.array([h[m].mean() for h, m in zip(hue, masks)])
+    bg_hue = np.array([h[~m].mean() for h, m in zip(hue, masks)])
+    assert abs(np.corrcoef(obj_hue, bg_hue)[0, 1]) < 0.3
+    with pytest.raises(ValueError, match='palette'):
+        render_synthetic_sample(np.random.default_rng(0), 64, palette='x')

@@ -4,22 +4,43 @@ _base_ = [
     '../_base_/models/redo_narrow_64x64.py', '../_base_/datasets/synthetic.py',
     '../_base_/schedules/redo_cpu.py', '../_base_/default_runtime.py'
 ]
-# CPU: NHWC layout only (autocast and compile are GPU settings).
-model = dict(fast_path=dict(_delete_=True, channels_last=True))
+# CPU: NHWC layout only (autocast and compile are GPU settings). The
+# discriminator step reuses the generator step's composites (detached)
+# instead of recomputing them: a mask-net and a generator forward pass
+# fewer per iteration, and no worse per iteration on this data (val object IoU 0.80 against 0.77
+# after 3000 iterations, one run each).
+model = dict(
+    fast_path=dict(_delete_=True, channels_last=True), reuse_composites=True)
 # Flat-coloured objects on scene-wide backgrounds (a colour ramp crossed by
 # a wave): every part of the background predicts the rest, as in photos, so
-# only the object can be redrawn on its own. Colours of both come from one
-# distribution (no global colour threshold finds the object).
-_style = dict(fine_pattern=False, noise_std=0.0, background='coherent')
+# only the object can be redrawn on its own. Vivid objects on muted,
+# greyish scenes (palette='split', like the paper's coloured digits on
+# grey): with one colour distribution for both, the two region generators
+# had no reason to specialise and which region was the object flipped
+# between images (object IoU 0.30 after 5000 iterations); with distinct
+# statistics the object is the same region in every image.
+_style = dict(
+    fine_pattern=False, noise_std=0.0, background='coherent', palette='split')
 # 8 images to redraw + 8 real images for the discriminator.
 train_dataloader = dict(batch_size=16, dataset=dict(style=_style))
 val_dataloader = dict(dataset=dict(style=_style))
 test_dataloader = dict(dataset=dict(style=_style))
-# About 7 it/s on 2 idle CPU cores (tools/analysis_tools/benchmark_train.py):
-# 5000 iterations and 10 validations fit in 15 minutes.
-train_cfg = dict(max_iters=5000, val_interval=500)
+# The mask net learns 10x faster than in the CPU schedule (1e-3; the other
+# networks keep 2e-4): val object IoU after 1000 / 3000 iterations 0.79 /
+# 0.88, against 0.35 / 0.80 at 1e-4 and 0.74 / 0.86 at 3e-4 (one run each).
+optim_wrapper = dict(mask_net=dict(optimizer=dict(lr=1e-3)))
+# With reuse_composites, 0.18-0.22 s per iteration on one thread of the
+# busy 2-core machine (measured); 2 idle cores are expected to run about
+# twice as fast, so 6000 iterations and 12 validations should fit in 15
+# minutes. In the run measured (one thread, 6000 iterations) val object
+# IoU peaked at 0.92 at 4500, dipped to 0.69 at 5500 and was back at 0.89
+# at 6000; the best checkpoint (4500) scored 0.92 on the test split. The time budget is a guard for a slower or busy
+# machine: training then ends after 11 minutes (validating and saving
+# first), so the whole command still ends within 15.
+train_cfg = dict(max_iters=6000, val_interval=500)
 default_hooks = dict(
     logger=dict(interval=100),
+    time_budget=dict(minutes=11),
     # Redraw grids of fixed validation images, to watch the masks form:
     # <work_dir>/redraws/iter_*.png (and TensorBoard with its vis backend).
     redraw=dict(type='RedrawVisualizationHook', interval=500))

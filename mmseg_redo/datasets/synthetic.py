@@ -14,8 +14,9 @@ class SyntheticObjectsDataset(BaseSegDataset):
     """Seeded synthetic images of one object on a textured background.
 
     Samples come from :func:`render_synthetic_sample`; see its module for
-    what makes them a fair test (object and background colours from the same
-    distribution, different texture families). Sample ``i`` of a split is
+    the looks (object and background drawn independently; by default their
+    colours come from the same distribution, with ``palette='split'`` vivid
+    objects sit on muted scenes, as in the demo). Sample ``i`` of a split is
     rendered from ``np.random.default_rng([seed, split id, i])``, so it does
     not depend on ``num_samples`` and the three splits never share an
     image even with the same ``seed``. All samples are rendered once when
@@ -35,8 +36,8 @@ class SyntheticObjectsDataset(BaseSegDataset):
             seed. Defaults to ``'train'``.
         style (dict, optional): Keyword arguments of
             :func:`render_synthetic_sample` that choose the look
-            (``fine_pattern``, ``noise_std``, ``background``). Defaults to
-            None (the renderer's defaults).
+            (``fine_pattern``, ``noise_std``, ``background``, ``palette``).
+            Defaults to None (the renderer's defaults).
         **kwargs: Passed to :class:`mmseg.datasets.BaseSegDataset`
             (``pipeline``, ``test_mode``, ...).
     """
