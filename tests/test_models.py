@@ -241,6 +241,7 @@ def test_faithful_switches_off_every_speed_setting():
     compile, composite reuse or fused Adam; the learning rates stay."""
     cfg = tiny_cfg()
     cfg.model.reuse_composites = True
+    mask_lr = cfg.optim_wrapper.mask_net.optimizer.lr
     assert cfg.model.fast_path and all(
         w.optimizer.fused for w in cfg.optim_wrapper.values()
         if isinstance(w, dict) and 'optimizer' in w)
@@ -251,7 +252,7 @@ def test_faithful_switches_off_every_speed_setting():
     for name in GENERATOR_SIDE + ('discriminator', ):
         group = wrappers[name].optimizer.param_groups[0]
         assert not group['fused'], name
-    assert wrappers['mask_net'].optimizer.param_groups[0]['lr'] == 1e-4
+    assert wrappers['mask_net'].optimizer.param_groups[0]['lr'] == mask_lr
 
 
 def test_self_attention_is_the_reference_formula():
