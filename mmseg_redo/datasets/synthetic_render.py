@@ -41,9 +41,20 @@ MAX_AREA = 0.40
 # it blurs the exact colour values that a per-image threshold could use.
 NOISE_STD = 0.04
 _SHAPES = ('blob', 'ellipse', 'polygon')
-# Saturation ranges of palette='split': vivid objects, muted scenes.
-OBJECT_SATURATION = (0.6, 1.0)
-BACKGROUND_SATURATION = (0.0, 0.25)
+# (saturation, value) ranges of the colour distributions: one shared by
+# objects and scenes, and palette='split''s vivid objects and muted scenes.
+SHARED_SAT_VAL = ((0.25, 0.95), (0.3, 0.95))
+OBJECT_SAT_VAL = ((0.6, 1.0), (0.55, 1.0))
+BACKGROUND_SAT_VAL = ((0.0, 0.25), (0.2, 0.85))
+
+
+def _random_hsv_colour(rng: np.random.Generator, sat_val) -> np.ndarray:
+    """A colour of uniform hue, saturation and value in the given ranges."""
+    (sat_lo, sat_hi), (val_lo, val_hi) = sat_val
+    hue = rng.random()
+    sat = rng.uniform(sat_lo, sat_hi)
+    val = rng.uniform(val_lo, val_hi)
+    return np.array(colorsys.hsv_to_rgb(hue, sat, val), dtype=np.float32)
 
 
 def random_colour(rng: np.random.Generator) -> np.ndarray:
@@ -55,10 +66,7 @@ def random_colour(rng: np.random.Generator) -> np.ndarray:
     Returns:
         np.ndarray: RGB colour, float32 in [0, 1], shape (3,).
     """
-    hue = rng.random()
-    sat = rng.uniform(0.25, 0.95)
-    val = rng.uniform(0.3, 0.95)
-    return np.array(colorsys.hsv_to_rgb(hue, sat, val), dtype=np.float32)
+    return _random_hsv_colour(rng, SHARED_SAT_VAL)
 
 
 def random_object_colour(rng: np.random.Generator) -> np.ndarray:
@@ -70,10 +78,7 @@ def random_object_colour(rng: np.random.Generator) -> np.ndarray:
     Returns:
         np.ndarray: RGB colour, float32 in [0, 1], shape (3,).
     """
-    hue = rng.random()
-    sat = rng.uniform(*OBJECT_SATURATION)
-    val = rng.uniform(0.55, 1.0)
-    return np.array(colorsys.hsv_to_rgb(hue, sat, val), dtype=np.float32)
+    return _random_hsv_colour(rng, OBJECT_SAT_VAL)
 
 
 def random_background_colour(rng: np.random.Generator) -> np.ndarray:
@@ -85,10 +90,7 @@ def random_background_colour(rng: np.random.Generator) -> np.ndarray:
     Returns:
         np.ndarray: RGB colour, float32 in [0, 1], shape (3,).
     """
-    hue = rng.random()
-    sat = rng.uniform(*BACKGROUND_SATURATION)
-    val = rng.uniform(0.2, 0.85)
-    return np.array(colorsys.hsv_to_rgb(hue, sat, val), dtype=np.float32)
+    return _random_hsv_colour(rng, BACKGROUND_SAT_VAL)
 
 
 def _smooth_field(rng: np.random.Generator, size: int,
