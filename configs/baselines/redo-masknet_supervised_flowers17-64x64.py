@@ -7,7 +7,8 @@
 # mIoU, scored on test.txt at the 64x64 crop. Sized for CPU: 4000 iterations
 # of batch 16 (160 epochs), ~0.1 CPU-s each with one thread: ~7 minutes.
 _base_ = [
-    '../_base_/datasets/flowers17_64x64.py', '../_base_/default_runtime.py'
+    '../_base_/datasets/flowers17_64x64.py',
+    '../_base_/schedules/supervised_cpu.py'
 ]
 data_preprocessor = dict(
     type='SegDataPreProcessor',
@@ -50,23 +51,4 @@ param_scheduler = [
     dict(type='PolyLR', eta_min=1e-5, power=0.9, begin=0, end=4000,
          by_epoch=False)
 ]
-train_cfg = dict(type='IterBasedTrainLoop', max_iters=4000, val_interval=250)
-val_cfg = dict(type='ValLoop')
-test_cfg = dict(type='TestLoop')
-default_hooks = dict(
-    timer=dict(type='IterTimerHook'),
-    logger=dict(type='LoggerHook', interval=25, log_metric_by_epoch=False),
-    param_scheduler=dict(type='ParamSchedulerHook'),
-    # mmseg_redo's checkpoint hook: checkpoints load with weights_only.
-    checkpoint=dict(
-        type='SafeCheckpointHook',
-        by_epoch=False,
-        interval=250,
-        max_keep_ckpts=2,
-        save_best='mIoU',
-        rule='greater'),
-    sampler_seed=dict(type='DistSamplerSeedHook'),
-    visualization=dict(type='SegVisualizationHook'))
-# One network, one optimizer: mmengine's default DDP wrapper, not the one
-# default_runtime.py sets for ReDO's four networks.
-model_wrapper_cfg = None
+train_cfg = dict(max_iters=4000)

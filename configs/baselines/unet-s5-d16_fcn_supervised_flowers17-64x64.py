@@ -13,7 +13,8 @@
 # mask, 64x64, best checkpoint on val mIoU, scored on test.txt at 64x64.
 _base_ = [
     'mmseg::_base_/models/fcn_unet_s5-d16.py',
-    '../_base_/datasets/flowers17_64x64.py', '../_base_/default_runtime.py'
+    '../_base_/datasets/flowers17_64x64.py',
+    '../_base_/schedules/supervised_cpu.py'
 ]
 norm_cfg = dict(type='BN', requires_grad=True)
 base_channels = 16
@@ -43,23 +44,4 @@ param_scheduler = [
     dict(type='PolyLR', eta_min=1e-4, power=0.9, begin=0, end=3000,
          by_epoch=False)
 ]
-train_cfg = dict(type='IterBasedTrainLoop', max_iters=3000, val_interval=250)
-val_cfg = dict(type='ValLoop')
-test_cfg = dict(type='TestLoop')
-default_hooks = dict(
-    timer=dict(type='IterTimerHook'),
-    logger=dict(type='LoggerHook', interval=25, log_metric_by_epoch=False),
-    param_scheduler=dict(type='ParamSchedulerHook'),
-    # mmseg_redo's checkpoint hook: checkpoints load with weights_only.
-    checkpoint=dict(
-        type='SafeCheckpointHook',
-        by_epoch=False,
-        interval=250,
-        max_keep_ckpts=2,
-        save_best='mIoU',
-        rule='greater'),
-    sampler_seed=dict(type='DistSamplerSeedHook'),
-    visualization=dict(type='SegVisualizationHook'))
-# One network, one optimizer: mmengine's default DDP wrapper, not the one
-# default_runtime.py sets for ReDO's four networks.
-model_wrapper_cfg = None
+train_cfg = dict(max_iters=3000)
