@@ -12,7 +12,7 @@ from mmseg.registry import MODELS
 from mmseg.structures import SegDataSample
 
 import mmseg_redo  # noqa: F401
-from mmseg_redo.models.layers import SelfAttention
+from mmseg_redo.models.layers import SelfAttention, sn_conv
 from mmseg_redo.models.redo import (GENERATOR_SIDE, generator_side_loss,
                                     hinge_discriminator_loss)
 from mmseg_redo.utils import make_faithful
@@ -269,3 +269,35 @@ def test_self_attention_is_the_reference_formula():
         attention = torch.softmax(key.transpose(1, 2) @ query, dim=1)
         expected = x + 0.7 * layer.out((value @ attention).view(2, 8, 8, 8))
         torch.testing.assert_close(layer(x), expected, rtol=1e-5, atol=1e-5)
+
+
+def test_channels_last_spectral_norm_is_torchs_without_weight_copies():
+    """In NHWC layout, the spectral-norm conv gives torch's outputs, weight
+    gradients and power-iteration vectors, and never copies its weight."""
+    from torch.nn.utils.parametrizations import spectral_norm
+    torch.manual_seed(0)
+    expected = spectral_norm(torch.nn.Conv2d(16, 32, 3, padding=1))
+    conv = sn_conv(16, 32, 3)
+    conv.load_state_dict(expected.state_dict())
+    conv.to(memory_format=torch.channels_last)
+    x = torch.randn(2, 16, 8, 8)
+    x_nhwc = x.contiguous(memory_format=torch.channels_last)
+    for _ in range(3):  # three power iterations, gradients accumulated
+        want = expected(x)
+        want.square().sum().backward()
+        with torch.profiler.profile(record_shapes=True) as prof:
+            out = conv(x_nhwc)
+        out.square().sum().backward()
+    copied = [
+        e.input_shapes for e in prof.key_averages(group_by_input_shape=True)
+        if e.key == 'aten::copy_'
+    ]
+    assert [32, 16, 3, 3] not in (shapes[0] for shapes in copied if shapes)
+    torch.testing.assert_close(out, want, rtol=0, atol=1e-5)
+    ours, theirs = conv.parametrizations.weight, expected.parametrizations.weight
+    # Same sums in another order: rounding differs by ~1e-6 of the scale.
+    scale = theirs.original.grad.abs().max().item()
+    torch.testing.assert_close(
+        ours.original.grad, theirs.original.grad, rtol=0, atol=1e-5 * scale)
+    torch.testing.assert_close(ours[0]._u, theirs[0]._u)
+    torch.testing.assert_close(ours[0]._v, theirs[0]._v)

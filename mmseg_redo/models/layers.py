@@ -9,17 +9,56 @@ from torch.nn.utils.parametrizations import _SpectralNorm
 
 
 class FP32SpectralNorm(_SpectralNorm):
-    """torch's spectral norm, always computed in fp32.
+    """torch's spectral norm, computed in fp32 and without copying the weight.
 
     Under bf16/fp16 autocast, the power iteration's matrix-vector products
     would otherwise run in low precision and give a noisy sigma; the
     normalised weight is then cast by autocast where the conv uses it.
+
+    For a conv weight in channels_last layout (the fast path), torch's
+    ``weight.flatten(1)`` copies the whole weight at every forward and its
+    gradient again in backward (a third of a second per iteration on CPU for
+    the reference's 1024-channel convs). Here the matrix is read through a
+    copy-free view whose columns are in (kh, kw, in) order and the small
+    vector v is permuted instead: same u, v and sigma up to rounding.
     """
 
     def forward(self, weight: torch.Tensor) -> torch.Tensor:
         """Return ``weight / sigma(weight)``, computed in fp32."""
         with torch.autocast(weight.device.type, enabled=False):
-            return super().forward(weight.float())
+            weight = weight.float()
+            if not _is_channels_last(weight):
+                return super().forward(weight)
+            in_channels, kh, kw = weight.shape[1:]
+            matrix = weight.permute(0, 2, 3, 1).flatten(1)  # a view
+
+            def to_matrix_order(v: torch.Tensor) -> torch.Tensor:
+                return v.view(in_channels, kh, kw).permute(1, 2, 0).flatten()
+
+            def to_torch_order(v: torch.Tensor) -> torch.Tensor:
+                return v.view(kh, kw, in_channels).permute(2, 0, 1).flatten()
+
+            if self.training:
+                with torch.no_grad():
+                    for _ in range(self.n_power_iterations):
+                        F.normalize(
+                            torch.mv(matrix, to_matrix_order(self._v)),
+                            dim=0, eps=self.eps, out=self._u)
+                        F.normalize(
+                            to_torch_order(torch.mv(matrix.H, self._u)),
+                            dim=0, eps=self.eps, out=self._v)
+            # Clones: the in-place power iteration of a later forward must
+            # not change what this forward's backward uses.
+            u = self._u.clone()
+            v = to_matrix_order(self._v).clone()
+            sigma = torch.vdot(u, torch.mv(matrix, v))
+            return weight / sigma
+
+
+def _is_channels_last(weight: torch.Tensor) -> bool:
+    """A 4-D tensor whose ``flatten(1)`` would copy (NHWC strides)."""
+    return (weight.dim() == 4 and not weight.is_contiguous()
+            and weight.is_contiguous(memory_format=torch.channels_last))
 
 
 def sn_conv(in_channels: int,
