@@ -1,0 +1,149 @@
+"""Tests of tools/analysis_tools/benchmark_train.py.
+
+The tool times tiny configs on CPU with synthetic tensors; the official
+code's networks are replaced by a stand-in ``models.py`` (same class names
+and constructor arguments, one conv each) that counts its forward passes,
+so the test checks that the official iteration's structure is timed.
+"""
+import importlib.util
+import os.path as osp
+import sys
+
+import pytest
+import torch
+from conftest import REPO_ROOT, write_tiny_redo_config
+
+import mmseg_redo  # noqa: F401
+
+
+def load_benchmark_tool():
+    """Import tools/analysis_tools/benchmark_train.py as a module."""
+    path = osp.join(REPO_ROOT, 'tools', 'analysis_tools', 'benchmark_train.py')
+    spec = importlib.util.spec_from_file_location('benchmark_train', path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+#: The official models.py's classes as tiny stand-ins with the official
+#: names and arguments; ``CALLS`` counts forward passes per network.
+FAKE_OFFICIAL_MODELS = '''
+import torch
+import torch.nn as nn
+
+CALLS = dict(M=0, G=0, D=0, Z=0)
+
+
+class _netEncM(nn.Module):
+    def __init__(self, sizex=128, nIn=3, nMasks=2, nRes=5, nf=128,
+                 temperature=1):
+        super().__init__()
+        self.conv = nn.Conv2d(nIn, nMasks, 3, padding=1)
+
+    def forward(self, x):
+        CALLS['M'] += 1
+        return torch.softmax(self.conv(x), dim=1)
+
+
+class _netGenX(nn.Module):
+    def __init__(self, sizex=128, nOut=3, nc=8, nf=64, nMasks=2,
+                 selfAtt=False):
+        super().__init__()
+        self.linear = nn.Linear(nc, nOut)
+
+    def forward(self, masks, c):
+        CALLS['G'] += 1
+        colour = torch.tanh(self.linear(c.flatten(2)))  # B, n, 3
+        return colour[..., None, None] * masks.unsqueeze(2)
+
+
+class _resDiscriminator128(nn.Module):
+    def __init__(self, nIn=3, nf=64, selfAtt=False):
+        super().__init__()
+        self.conv = nn.Conv2d(nIn, 1, 3, padding=1)
+
+    def forward(self, x):
+        CALLS['D'] += 1
+        return self.conv(x).mean(dim=(2, 3))
+
+
+class _netRecZ(nn.Module):
+    def __init__(self, sizex=128, nIn=3, nc=5, nf=64, nMasks=2):
+        super().__init__()
+        self.conv = nn.Conv2d(nIn, nc * nMasks, 3, padding=1)
+        self.shape = (nMasks, nc, 1, 1)
+
+    def forward(self, x):
+        CALLS['Z'] += 1
+        return self.conv(x).mean(dim=(2, 3)).view(-1, *self.shape)
+'''
+
+#: The tiny config at 128x128 with four down-blocks, the only size the
+#: official networks exist for.
+AT_128 = '''
+img_size = 128
+model = dict(
+    region_generators=dict(generator=dict(img_size=img_size)),
+    discriminator=dict(num_down_blocks=4),
+    z_encoder=dict(num_down_blocks=4))
+train_dataloader = dict(dataset=dict(size=img_size))
+'''
+
+
+def run_tool(monkeypatch, capsys, *args: str, tool=None) -> str:
+    """Run the tool's main() with ``args``; return what it printed."""
+    tool = tool or load_benchmark_tool()
+    monkeypatch.setattr(sys, 'argv', ['benchmark_train.py', *args])
+    torch.manual_seed(0)
+    tool.main()
+    return capsys.readouterr().out
+
+
+def test_times_config_and_faithful_steps(tmp_path, monkeypatch, capsys):
+    config = write_tiny_redo_config(str(tmp_path))
+    out = run_tool(monkeypatch, capsys, config, '--synthetic', '--iters',
+                   '2', '--warmup', '1', '--rounds', '2', '--profile', '1')
+    assert 'batch 2 redrawn + 2 real images' in out
+    rows = {line.split()[0] for line in out.splitlines() if line}
+    assert {'fast', 'faithful'} <= rows
+    assert "speed-up of the config's step over the faithful fp32 step" in out
+    assert 'official code' not in out
+    assert 'aten::convolution_backward' in out  # the profile's op table
+    assert 'per iteration:' in out
+
+
+def test_times_official_networks_in_official_iteration(
+        tmp_path, monkeypatch, capsys):
+    checkout = tmp_path / 'ReDO'
+    checkout.mkdir()
+    (checkout / 'models.py').write_text(FAKE_OFFICIAL_MODELS)
+    config = write_tiny_redo_config(str(tmp_path), extra=AT_128)
+    tool = load_benchmark_tool()
+    loaded = {}
+    load_models = tool._load_reference_models
+    monkeypatch.setattr(tool, '_load_reference_models',
+                        lambda code: loaded.setdefault('models',
+                                                       load_models(code)))
+    out = run_tool(monkeypatch, capsys, config, '--synthetic', '--only-fast',
+                   '--iters', '2', '--warmup', '1', '--rounds', '1',
+                   '--reference-code', str(checkout), tool=tool)
+    assert any(line.startswith('official code') for line in out.splitlines())
+    assert "over the official code step" in out
+    # Per official iteration: mask net and generators twice (the generator
+    # step, then the recomputed composites), the discriminator three times
+    # (fakes in the generator step; reals and fakes in its own step), the
+    # z-encoder once. 1 warm-up + 2 timed iterations.
+    calls = loaded['models'].CALLS
+    assert calls == dict(M=6, G=6, D=9, Z=3)
+
+
+def test_reference_code_needs_models_py_and_128px(tmp_path, monkeypatch,
+                                                  capsys):
+    config = write_tiny_redo_config(str(tmp_path))
+    with pytest.raises(FileNotFoundError, match='no models.py in'):
+        run_tool(monkeypatch, capsys, config, '--synthetic', '--only-fast',
+                 '--reference-code', str(tmp_path))
+    (tmp_path / 'models.py').write_text(FAKE_OFFICIAL_MODELS)
+    with pytest.raises(ValueError, match='128x128 images only'):
+        run_tool(monkeypatch, capsys, config, '--synthetic', '--only-fast',
+                 '--reference-code', str(tmp_path))
