@@ -252,9 +252,14 @@ def profile_step(step: Callable, batches: Iterator[dict], n: int,
         launches = sum(e.count for e in events
                        if e.key in ('cudaLaunchKernel', 'cuLaunchKernel',
                                     'cudaLaunchKernelExC'))
+        # Each one makes the host wait for the device: no overlap of the
+        # next launches with the work already queued.
+        syncs = sum(e.count for e in events if 'Synchronize' in e.key)
         summary += (f', {busy_ms:.1f} ms of device work, '
-                    f'{len(kernels) / n:.0f} kernels and '
-                    f'{launches / n:.0f} launch calls')
+                    f'{len(kernels) / n:.0f} kernels, '
+                    f'{launches / n:.0f} launch calls and '
+                    f'{syncs / n:.0f} host-device synchronisations '
+                    '(one is the timer\'s)')
     print(summary)
 
 
