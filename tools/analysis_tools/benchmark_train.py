@@ -1,6 +1,6 @@
 """Time full ReDO training iterations: the config's fast path vs faithful.
 
-Both variants are built in the same process from the same config and the
+The variants are built in the same process from the same config and the
 same initial weights: the *faithful* step (fp32, eager, composites
 recomputed for the discriminator, PyTorch's default Adam, as the
 reference) and the config's own step (``model.fast_path``,
@@ -264,7 +264,7 @@ def profile_step(step: Callable, batches: Iterator[dict], n: int,
 
 
 def main() -> None:
-    """Warm up, time both variants in alternating rounds, print."""
+    """Warm up, time every variant in alternating rounds, print."""
     args = parse_args()
     cfg = Config.fromfile(args.config)
     if args.cfg_options:
