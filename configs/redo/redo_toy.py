@@ -29,9 +29,9 @@ test_dataloader = dict(dataset=dict(style=_style))
 # networks keep 2e-4): val object IoU after 1000 / 3000 iterations 0.79 /
 # 0.88, against 0.35 / 0.80 at 1e-4 and 0.74 / 0.86 at 3e-4 (one run each).
 optim_wrapper = dict(mask_net=dict(optimizer=dict(lr=1e-3)))
-# On 2 idle CPU cores about 6.5 it/s (measured: `make demo` reached
-# iteration 4317 in 11 minutes, best on val at 3500, test object IoU 0.908,
-# 11.5 minutes for the whole command). 6000 iterations is the schedule; the
+# On 2 idle CPU cores about 7 it/s (measured: `make demo` reached
+# iteration 4747 in 11 minutes, best on val at 4500, test object IoU 0.912,
+# 11.2 minutes for the whole command). 6000 iterations is the schedule; the
 # 11-minute budget ends training earlier on a slower or busy machine
 # (validating and saving first), so the command ends within 15 minutes.
 # One-thread runs to 6000 iterations (no budget): seed 0 peaked on val at
