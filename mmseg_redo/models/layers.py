@@ -3,8 +3,8 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 from torch.nn.utils import parametrize
-# torch's own spectral-norm parametrization; subclassed (below) only to keep
-# its power iteration in fp32 when the networks run under autocast.
+# torch's own spectral-norm parametrization; subclassed (below) to keep its
+# power iteration in fp32 under autocast and copy-free in channels_last.
 from torch.nn.utils.parametrizations import _SpectralNorm
 
 
