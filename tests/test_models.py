@@ -294,7 +294,8 @@ def test_channels_last_spectral_norm_is_torchs_without_weight_copies():
     ]
     assert [32, 16, 3, 3] not in (shapes[0] for shapes in copied if shapes)
     torch.testing.assert_close(out, want, rtol=0, atol=1e-5)
-    ours, theirs = conv.parametrizations.weight, expected.parametrizations.weight
+    ours = conv.parametrizations.weight
+    theirs = expected.parametrizations.weight
     # Same sums in another order: rounding differs by ~1e-6 of the scale.
     scale = theirs.original.grad.abs().max().item()
     torch.testing.assert_close(

@@ -7,8 +7,8 @@ _base_ = [
 # CPU: NHWC layout only (autocast and compile are GPU settings). The
 # discriminator step reuses the generator step's composites (detached)
 # instead of recomputing them: a mask-net and a generator forward pass
-# fewer per iteration, and no worse per iteration on this data (val object IoU 0.80 against 0.77
-# after 3000 iterations, one run each).
+# fewer per iteration, and no worse per iteration on this data (val object
+# IoU 0.80 against 0.77 after 3000 iterations, one run each).
 model = dict(
     fast_path=dict(_delete_=True, channels_last=True), reuse_composites=True)
 # Flat-coloured objects on scene-wide backgrounds (a colour ramp crossed by

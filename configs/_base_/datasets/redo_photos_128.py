@@ -53,12 +53,8 @@ val_dataloader = dict(
     persistent_workers=True,
     sampler=dict(type='DefaultSampler', shuffle=False),
     dataset=dict(require_masks=True, pipeline=eval_pipeline))
-test_dataloader = dict(
-    batch_size=20,
-    num_workers=2,
-    persistent_workers=True,
-    sampler=dict(type='DefaultSampler', shuffle=False),
-    dataset=dict(require_masks=True, pipeline=eval_pipeline))
+# Test as validation; the dataset configs give each its own split.
+test_dataloader = val_dataloader
 # IoUMetric: dataset-level aAcc / mIoU (percent) with the model's fixed
 # mask-to-class assignment. ReDOMetric: the reference's per-image
 # best-of-2 scores, the fixed per-image scores and the dataset-level object

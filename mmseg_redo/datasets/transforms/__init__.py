@@ -5,6 +5,7 @@ from .loading import (LoadImageFromFileChecked, LoadObjectMask,
 from .processing import ResetOriShape, ResizeShorterSide, shorter_side_shape
 
 __all__ = [
-    'CachedCompose', 'LoadImageFromFileChecked', 'LoadObjectMask', 'LoadSyntheticSample',
-    'ResetOriShape', 'ResizeShorterSide', 'shorter_side_shape'
+    'CachedCompose', 'LoadImageFromFileChecked', 'LoadObjectMask',
+    'LoadSyntheticSample', 'ResetOriShape', 'ResizeShorterSide',
+    'shorter_side_shape'
 ]
