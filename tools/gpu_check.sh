@@ -12,7 +12,8 @@
 # The whole script ends inside TOTAL_MINUTES (default 9.5): install (~1.5 min:
 # mmcv's ops are built for the CPU only, ReDO runs none of them, mmseg only
 # imports them), the benchmark (stopped after BENCH_TIMEOUT seconds; it ends
-# with a profile of BENCH_PROFILE iterations of the fast step), then
+# with the work per iteration and a profile of BENCH_PROFILE iterations of
+# the fast step), then
 # training for min(MAX_TRAIN_MINUTES, what is left after keeping
 # RESERVE_SECONDS for start-up, the last validation and the test).
 set -euo pipefail
@@ -71,7 +72,7 @@ else
   stamp "benchmark: configs/redo/redo_flowers.py, batch 20, 128x128 (at most ${BENCH_TIMEOUT}s)"
   timeout "$BENCH_TIMEOUT" $PY tools/analysis_tools/benchmark_train.py \
     configs/redo/redo_flowers.py --synthetic --iters "${BENCH_ITERS:-30}" \
-    --warmup "${BENCH_WARMUP:-10}" --profile "${BENCH_PROFILE:-3}" "${BENCH_OPTS[@]}" \
+    --warmup "${BENCH_WARMUP:-10}" --profile "${BENCH_PROFILE:-3}" --flops "${BENCH_OPTS[@]}" \
     || stamp "benchmark did not finish (exit $?); going on with training"
 fi
 

@@ -9,11 +9,12 @@ local checkout of the official code, github.com/mickaelChen/ReDO, which this
 project does not ship), the official networks are timed too, in the
 official script's iteration. Iterations are timed in alternating rounds
 after a warm-up, so machine noise hits every variant alike; the medians and
-their ratios are printed.
+their ratios are printed. ``--flops`` adds each step's floating-point work
+per iteration and the rate it reaches, to compare with the device's peak.
 
 Example:
     python tools/analysis_tools/benchmark_train.py configs/redo/redo_flowers.py \
-        --synthetic --iters 30 [--reference-code ../ReDO]
+        --synthetic --iters 30 [--reference-code ../ReDO] [--flops]
     python tools/analysis_tools/benchmark_train.py configs/redo/redo_toy.py
 """
 import argparse
@@ -34,6 +35,8 @@ from mmengine.registry import init_default_scope
 from mmengine.runner import Runner
 from mmseg.registry import MODELS
 from mmseg.structures import SegDataSample
+from torch.utils.flop_counter import FlopCounterMode
+
 from mmseg_redo.utils import make_faithful
 
 
@@ -64,6 +67,12 @@ def parse_args() -> argparse.Namespace:
         help='after timing, profile N iterations of the config\'s step and '
         'print its costliest ops (and kernel launches and device busy time '
         'per iteration on CUDA)')
+    parser.add_argument(
+        '--flops',
+        action='store_true',
+        help='after timing, count the floating-point work of one iteration '
+        'of each step (eager; the config\'s step without torch.compile, '
+        'the same computation) and print TFLOP/s from the median times')
     parser.add_argument(
         '--reference-code',
         metavar='DIR',
@@ -223,6 +232,26 @@ def time_iters(step: Callable, batches: Iterator[dict], n: int,
     return times
 
 
+def count_flops(step: Callable, batch: dict) -> int:
+    """Floating-point operations of one iteration of an eager ``step``.
+
+    PyTorch's FLOP counter: convolutions, matrix products and attention,
+    forward and backward (elementwise work is not counted, as in
+    ``../shared/docs/anchors.md``'s figures for the reference).
+    """
+    with FlopCounterMode(display=False) as counter:
+        step(batch)
+    return counter.get_total_flops()
+
+
+def eager_twin(cfg: Config, state: dict, device: str) -> Callable:
+    """The config's step without ``torch.compile`` (for counting work)."""
+    cfg = copy.deepcopy(cfg)
+    if cfg.model.get('fast_path'):
+        cfg.model.fast_path['compile'] = False
+    return build_variant(cfg, False, state, device)
+
+
 def profile_step(step: Callable, batches: Iterator[dict], n: int,
                  device: str) -> None:
     """Print where ``n`` iterations of ``step`` spend their time.
@@ -333,6 +362,14 @@ def main() -> None:
     if 'official code' in medians and 'faithful fp32' in medians:
         print('speed-up of the faithful step over the official code: '
               f'{medians["official code"] / medians["faithful fp32"]:.2f}x')
+    if args.flops:
+        batch = next(batches)
+        for name, step in variants.items():
+            if name == 'fast (config)':
+                step = eager_twin(cfg, state, device)
+            tflop = count_flops(step, batch) / 1e12
+            print(f'{name}: {tflop:.4g} TFLOP per iteration, '
+                  f'{tflop / medians[name]:.4g} TFLOP/s at its median time')
     if args.profile:
         profile_step(variants['fast (config)'], batches, args.profile, device)
     if device == 'cpu':
