@@ -43,54 +43,33 @@ NOISE_STD = 0.04
 _SHAPES = ('blob', 'ellipse', 'polygon')
 # (saturation, value) ranges of the colour distributions: one shared by
 # objects and scenes, and palette='split''s vivid objects and muted scenes.
-SHARED_SAT_VAL = ((0.25, 0.95), (0.3, 0.95))
-OBJECT_SAT_VAL = ((0.6, 1.0), (0.55, 1.0))
-BACKGROUND_SAT_VAL = ((0.0, 0.25), (0.2, 0.85))
+SatVal = Tuple[Tuple[float, float], Tuple[float, float]]
+SHARED_SAT_VAL: SatVal = ((0.25, 0.95), (0.3, 0.95))
+OBJECT_SAT_VAL: SatVal = ((0.6, 1.0), (0.55, 1.0))
+BACKGROUND_SAT_VAL: SatVal = ((0.0, 0.25), (0.2, 0.85))
+# render_synthetic_sample's palettes: (object, background) distributions.
+PALETTES = dict(
+    shared=(SHARED_SAT_VAL, SHARED_SAT_VAL),
+    split=(OBJECT_SAT_VAL, BACKGROUND_SAT_VAL))
 
 
-def _random_hsv_colour(rng: np.random.Generator, sat_val) -> np.ndarray:
-    """A colour of uniform hue, saturation and value in the given ranges."""
+def random_colour(rng: np.random.Generator,
+                  sat_val: SatVal = SHARED_SAT_VAL) -> np.ndarray:
+    """Draw one colour: uniform hue, saturation and value in ranges.
+
+    Args:
+        rng (np.random.Generator): Source of randomness.
+        sat_val (SatVal): ``((sat_lo, sat_hi), (val_lo, val_hi))``.
+            Defaults to the distribution shared by objects and scenes.
+
+    Returns:
+        np.ndarray: RGB colour, float32 in [0, 1], shape (3,).
+    """
     (sat_lo, sat_hi), (val_lo, val_hi) = sat_val
     hue = rng.random()
     sat = rng.uniform(sat_lo, sat_hi)
     val = rng.uniform(val_lo, val_hi)
     return np.array(colorsys.hsv_to_rgb(hue, sat, val), dtype=np.float32)
-
-
-def random_colour(rng: np.random.Generator) -> np.ndarray:
-    """Draw one colour from the distribution shared by objects and scenes.
-
-    Args:
-        rng (np.random.Generator): Source of randomness.
-
-    Returns:
-        np.ndarray: RGB colour, float32 in [0, 1], shape (3,).
-    """
-    return _random_hsv_colour(rng, SHARED_SAT_VAL)
-
-
-def random_object_colour(rng: np.random.Generator) -> np.ndarray:
-    """Draw a vivid colour for an object (``palette='split'``).
-
-    Args:
-        rng (np.random.Generator): Source of randomness.
-
-    Returns:
-        np.ndarray: RGB colour, float32 in [0, 1], shape (3,).
-    """
-    return _random_hsv_colour(rng, OBJECT_SAT_VAL)
-
-
-def random_background_colour(rng: np.random.Generator) -> np.ndarray:
-    """Draw a muted, greyish colour for a scene (``palette='split'``).
-
-    Args:
-        rng (np.random.Generator): Source of randomness.
-
-    Returns:
-        np.ndarray: RGB colour, float32 in [0, 1], shape (3,).
-    """
-    return _random_hsv_colour(rng, BACKGROUND_SAT_VAL)
 
 
 def _smooth_field(rng: np.random.Generator, size: int,
@@ -104,12 +83,13 @@ def _smooth_field(rng: np.random.Generator, size: int,
 
 def render_background(rng: np.random.Generator,
                       size: int,
-                      colour_fn=random_colour) -> np.ndarray:
+                      sat_val: SatVal = SHARED_SAT_VAL) -> np.ndarray:
     """Low-frequency coloured noise blending a random palette.
 
     Args:
         rng (np.random.Generator): Source of randomness.
         size (int): Side of the square image.
+        sat_val (SatVal): Colour distribution (see :func:`random_colour`).
 
     Returns:
         np.ndarray: RGB float32 image in [0, 1], shape (size, size, 3).
@@ -118,7 +98,8 @@ def render_background(rng: np.random.Generator,
     # span a wide range in every colour channel, so that no single
     # threshold can cut the object out of it.
     num_colours = int(rng.integers(3, 7))
-    palette = np.stack([colour_fn(rng) for _ in range(num_colours)])
+    palette = np.stack(
+        [random_colour(rng, sat_val) for _ in range(num_colours)])
     sharpness = rng.uniform(3.0, 8.0)
     logits = np.stack([
         _smooth_field(rng, size, int(rng.integers(2, 6)))
@@ -132,7 +113,7 @@ def render_background(rng: np.random.Generator,
 
 def render_coherent_background(rng: np.random.Generator,
                                size: int,
-                               colour_fn=random_colour) -> np.ndarray:
+                               sat_val: SatVal = SHARED_SAT_VAL) -> np.ndarray:
     """A scene-wide structure: a two-colour ramp crossed by a coarse wave.
 
     Every part of such a background predicts the rest, as in photographs
@@ -143,6 +124,7 @@ def render_coherent_background(rng: np.random.Generator,
     Args:
         rng (np.random.Generator): Source of randomness.
         size (int): Side of the square image.
+        sat_val (SatVal): Colour distribution (see :func:`random_colour`).
 
     Returns:
         np.ndarray: RGB float32 image in [0, 1], shape (size, size, 3).
@@ -151,7 +133,7 @@ def render_coherent_background(rng: np.random.Generator,
     ramp_angle, wave_angle = rng.uniform(0, 2 * np.pi, 2)
     ramp = np.clip(
         xx * np.cos(ramp_angle) + yy * np.sin(ramp_angle) + 0.5, 0, 1)
-    start, end = colour_fn(rng), colour_fn(rng)
+    start, end = random_colour(rng, sat_val), random_colour(rng, sat_val)
     colour = start + (end - start) * ramp[..., None]
     period = rng.uniform(0.25, 0.5)  # in image widths
     wave = np.sin(2 * np.pi *
@@ -181,21 +163,22 @@ def _fine_pattern(rng: np.random.Generator, size: int) -> np.ndarray:
 def render_object_texture(rng: np.random.Generator,
                           size: int,
                           fine_pattern: bool = True,
-                          colour_fn=random_colour) -> np.ndarray:
+                          sat_val: SatVal = SHARED_SAT_VAL) -> np.ndarray:
     """A smoothly shaded colour, optionally overlaid with a fine pattern.
 
     Args:
         rng (np.random.Generator): Source of randomness.
         size (int): Side of the square image.
         fine_pattern (bool): Overlay a fine pattern in a second colour.
+        sat_val (SatVal): Colour distribution (see :func:`random_colour`).
 
     Returns:
         np.ndarray: RGB float32 image in [0, 1], shape (size, size, 3).
     """
-    base = colour_fn(rng)
+    base = random_colour(rng, sat_val)
     texture = np.broadcast_to(base, (size, size, 3))
     if fine_pattern:
-        second = colour_fn(rng)
+        second = random_colour(rng, sat_val)
         amount = rng.uniform(0.5, 1.0)
         pattern = _fine_pattern(rng, size)[..., None] * amount
         texture = base * (1 - pattern) + second * pattern
@@ -314,29 +297,24 @@ def render_synthetic_sample(
             random palette) or 'coherent'
             (:func:`render_coherent_background`). Defaults to 'noise'.
         palette (str): 'shared': object and background colours from one
-            distribution (:func:`random_colour`); 'split': vivid objects
-            (:func:`random_object_colour`) on muted scenes
-            (:func:`random_background_colour`). Defaults to 'shared'.
+            distribution; 'split': vivid objects on muted scenes (see
+            :data:`PALETTES`). Defaults to 'shared'.
 
     Returns:
         tuple[np.ndarray, np.ndarray]: The image, uint8 **RGB**, shape
         (size, size, 3), and the mask, uint8 0 = background / 1 = object,
         shape (size, size).
     """
-    if palette == 'shared':
-        object_colour = background_colour = random_colour
-    elif palette == 'split':
-        object_colour = random_object_colour
-        background_colour = random_background_colour
-    else:
+    if palette not in PALETTES:
         raise ValueError(f"palette must be 'shared' or 'split', got "
                          f'{palette!r}')
+    object_sat_val, background_sat_val = PALETTES[palette]
     mask = render_object_mask(rng, size)
-    obj = render_object_texture(rng, size, fine_pattern, object_colour)
+    obj = render_object_texture(rng, size, fine_pattern, object_sat_val)
     if background == 'coherent':
-        background = render_coherent_background(rng, size, background_colour)
+        background = render_coherent_background(rng, size, background_sat_val)
     elif background == 'noise':
-        background = render_background(rng, size, background_colour)
+        background = render_background(rng, size, background_sat_val)
     else:
         raise ValueError(f"background must be 'noise' or 'coherent', got "
                          f'{background!r}')
