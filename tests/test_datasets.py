@@ -369,8 +369,11 @@ def test_base_configs_build(tmp_path):
         for pipeline in pipelines:
             for step in pipeline:  # every transform name must resolve
                 assert TRANSFORMS.get(step['type']) is not None, step
-        if name == 'image_folder':
-            assert cfg.val_dataloader is None and cfg.val_evaluator is None
+        if name.startswith('image_folder'):
+            # Own photos: an unlabelled held-out split, no test split.
+            assert cfg.val_dataloader.dataset.split == 'val'
+            assert cfg.val_evaluator.type == 'LabelFreeMaskScore'
+            assert cfg.test_dataloader is None
             continue
         types_ = [m['type'] for m in cfg.val_evaluator]
         assert types_ == ['IoUMetric', 'ReDOMetric']
@@ -386,11 +389,16 @@ def test_base_configs_build(tmp_path):
             name != 'train_dataloader')
 
     photos = tmp_path / 'photos'
-    _save(photos / 'a.jpg', _photo(np.random.default_rng(4), 50, 70))
-    cfg = Config.fromfile(str(CONFIGS / 'image_folder.py'))
-    cfg.train_dataloader.dataset.data_root = str(photos)
-    assert DATASETS.build(cfg.train_dataloader.dataset)[0]['inputs'].shape \
-        == (3, 128, 128)
+    rng = np.random.default_rng(4)
+    for i in range(20):  # the fewest a train/val split takes
+        _save(photos / f'{i}.jpg', _photo(rng, 50, 70))
+    for name, size in (('image_folder', 128), ('image_folder_64x64', 64)):
+        cfg = Config.fromfile(str(CONFIGS / f'{name}.py'))
+        for key in ('train_dataloader', 'val_dataloader'):
+            cfg[key].dataset.data_root = str(photos)
+            packed = DATASETS.build(cfg[key].dataset)[0]
+            assert packed['inputs'].shape == (3, size, size)
+            assert 'gt_sem_seg' not in packed['data_samples']
 
 
 def test_image_folder_recursive(tmp_path):

@@ -1,8 +1,14 @@
 """Test a ReDO (or any mmseg) checkpoint: mmseg's tools/test.py for this plugin.
 
+The checkpoint may be left out (or given as ``none``) for a model without
+weights, such as GrabCut (configs/baselines/grabcut_flowers17-*.py); a
+model with weights and no checkpoint is refused rather than scored at its
+random initialisation.
+
 Example:
     python tools/test.py configs/redo/redo_flowers17.py best.pth \
         --show-dir vis
+    python tools/test.py configs/baselines/grabcut_flowers17-128x128.py
 """
 import argparse
 import os
@@ -19,7 +25,11 @@ def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         description='MMSeg test (and eval) a model')
     parser.add_argument('config', help='test config file path')
-    parser.add_argument('checkpoint', help='checkpoint file')
+    parser.add_argument(
+        'checkpoint',
+        nargs='?',
+        help='checkpoint file; leave out (or "none") for a model without '
+        'weights, such as GrabCut')
     parser.add_argument(
         '--work-dir',
         help='if specified, the evaluation metric results will be dumped'
@@ -51,6 +61,8 @@ def parse_args() -> argparse.Namespace:
         help='job launcher')
     parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
     args = parser.parse_args()
+    if args.checkpoint and args.checkpoint.lower() == 'none':
+        args.checkpoint = None
     if 'LOCAL_RANK' not in os.environ:
         os.environ['LOCAL_RANK'] = str(args.local_rank)
     return args
@@ -97,6 +109,12 @@ def main() -> None:
 
     init_cpu_process_group(cfg, args.launcher)
     runner = Runner.from_cfg(cfg)
+    if args.checkpoint is None and next(runner.model.parameters(),
+                                        None) is not None:
+        raise SystemExit(
+            f'{args.config} builds a model with weights: give its trained '
+            'checkpoint (only weightless models such as GrabCut run '
+            'without one)')
     runner.test()
 
 

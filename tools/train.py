@@ -4,6 +4,8 @@ Example:
     python tools/train.py configs/redo/redo_flowers17.py
     python tools/train.py configs/redo/redo_toy.py --work-dir work_dirs/toy
     python tools/train.py configs/redo/redo_toy.py --resume
+    python tools/train.py configs/redo/redo_image_folder_cpu.py \
+        --data-root "path/to/My Photos"
 """
 import argparse
 import logging
@@ -14,7 +16,8 @@ from mmengine.config import Config, DictAction
 from mmengine.logging import print_log
 from mmengine.runner import Runner
 
-from mmseg_redo.utils import init_cpu_process_group, make_faithful
+from mmseg_redo.utils import (init_cpu_process_group, make_faithful,
+                              merge_cfg_options)
 
 
 def parse_args() -> argparse.Namespace:
@@ -43,7 +46,13 @@ def parse_args() -> argparse.Namespace:
         'be overwritten is a list, it should be like key="[a,b]" or key=a,b '
         'It also allows nested list/tuple values, e.g. key="[(a,b),(c,d)]" '
         'Note that the quotation marks are necessary and that no white space '
-        'is allowed.')
+        'is allowed. data_root=DIR also sets the data_root of every '
+        "dataloader that used the config's data_root.")
+    parser.add_argument(
+        '--data-root',
+        help="set the config's data_root and every dataloader's that used "
+        'it, like --cfg-options data_root=DIR, but taken verbatim: '
+        '--cfg-options drops spaces and splits values at commas')
     parser.add_argument(
         '--launcher',
         choices=['none', 'pytorch', 'slurm', 'mpi'],
@@ -62,8 +71,10 @@ def main() -> None:
     args = parse_args()
     cfg = Config.fromfile(args.config)
     cfg.launcher = args.launcher
-    if args.cfg_options is not None:
-        cfg.merge_from_dict(args.cfg_options)
+    options = dict(args.cfg_options or {})
+    if args.data_root is not None:
+        options['data_root'] = args.data_root
+    merge_cfg_options(cfg, options)
     if args.faithful:
         make_faithful(cfg)
 

@@ -3,8 +3,11 @@
 # Nothing is trained. The box leaves 10% of each side out; OpenCV's RNG is
 # seeded before every image (GrabCut's k-means start is random: the test
 # IoU moves by about +-0.01 between seeds).
-# GrabCutSegmentor is defined in tools/grabcut_baseline.py: score this config
-# with that tool or with tools/benchmark_table.py, which register it.
+# GrabCutSegmentor lives in mmseg_redo (imported by the runtime base's
+# custom_imports) and has no weights: score it with
+# `python tools/test.py THIS_CONFIG` (no checkpoint) or
+# tools/benchmark_table.py, segment photos with tools/segment_folder.py or
+# mmseg's init_model(THIS_CONFIG, None).
 _base_ = [
     '../_base_/datasets/flowers17.py', '../_base_/default_runtime.py'
 ]

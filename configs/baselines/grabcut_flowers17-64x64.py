@@ -1,7 +1,10 @@
 # GrabCut from a centred box, as grabcut_flowers17-128x128.py, at 64x64: the
 # images and crop of the CPU-trained rows of the table.
-# GrabCutSegmentor is defined in tools/grabcut_baseline.py: score this config
-# with that tool or with tools/benchmark_table.py, which register it.
+# GrabCutSegmentor lives in mmseg_redo (imported by the runtime base's
+# custom_imports) and has no weights: score it with
+# `python tools/test.py THIS_CONFIG` (no checkpoint) or
+# tools/benchmark_table.py, segment photos with tools/segment_folder.py or
+# mmseg's init_model(THIS_CONFIG, None).
 _base_ = [
     '../_base_/datasets/flowers17_64x64.py', '../_base_/default_runtime.py'
 ]

@@ -1,9 +1,10 @@
 """Utilities of mmseg_redo."""
 from .distributed import init_cpu_process_group
 from .checkpoint import register_checkpoint_safe_globals
+from .config import merge_cfg_options
 from .faithful import make_faithful
 
 __all__ = [
-    'init_cpu_process_group', 'make_faithful',
+    'init_cpu_process_group', 'make_faithful', 'merge_cfg_options',
     'register_checkpoint_safe_globals'
 ]

@@ -1,12 +1,33 @@
 """Loading transforms that fail with a message naming the bad file."""
+import io
 from typing import Optional
 
+import mmcv
 import mmengine.fileio as fileio
+import numpy as np
 from mmcv.transforms import BaseTransform, LoadImageFromFile
+from PIL import Image
 
 from mmseg.registry import TRANSFORMS
 from ..base import DATASETS_DOC
 from ..mask_rules import decode_mask
+
+
+def is_16bit_gray(img: Image.Image) -> bool:
+    """Whether PIL opened a 16-bit grayscale file (PNG or TIFF).
+
+    PIL turns these into RGB by clipping at 255 rather than scaling, so an
+    ordinary photo becomes almost white. Recent Pillow opens them as
+    ``I;16*``; older Pillow opens 16-bit PNGs as 32-bit ``I``.
+
+    Args:
+        img (PIL.Image.Image): An opened (not necessarily decoded) image.
+
+    Returns:
+        bool: True for 16-bit grayscale.
+    """
+    return img.mode.startswith('I;16') or (img.mode == 'I'
+                                           and img.format == 'PNG')
 
 
 @TRANSFORMS.register_module()
@@ -24,20 +45,34 @@ class LoadImageFromFileChecked(LoadImageFromFile):
       misalign them).
     - Grayscale, palette and RGBA images become 3-channel BGR images, as
       with the parent's ``color_type='color...'``; that is not an error.
+      16-bit grayscale files (PNG, TIFF) are decoded by OpenCV, which
+      scales them to 8 bits, where PIL would clip them to an almost white
+      image.
 
     Args:
+        to_float32 (bool): Return a float32 image. Defaults to False.
         color_type (str): Passed to :func:`mmcv.imfrombytes`. Defaults to
             ``'color_ignore_orientation'``.
         imdecode_backend (str): Defaults to ``'pillow'``.
-        **kwargs: Passed to :class:`mmcv.transforms.LoadImageFromFile`.
+        ignore_empty (bool): Return None for a missing or undecodable file
+            instead of raising. Defaults to False.
+        backend_args (dict, optional): File backend arguments for
+            :func:`mmengine.fileio.get`. Defaults to None.
     """
 
     def __init__(self,
+                 to_float32: bool = False,
                  color_type: str = 'color_ignore_orientation',
                  imdecode_backend: str = 'pillow',
-                 **kwargs) -> None:
+                 ignore_empty: bool = False,
+                 *,
+                 backend_args: Optional[dict] = None) -> None:
         super().__init__(
-            color_type=color_type, imdecode_backend=imdecode_backend, **kwargs)
+            to_float32=to_float32,
+            color_type=color_type,
+            imdecode_backend=imdecode_backend,
+            ignore_empty=ignore_empty,
+            backend_args=backend_args)
 
     def transform(self, results: dict) -> Optional[dict]:
         """Load the image at ``results['img_path']``.
@@ -46,8 +81,9 @@ class LoadImageFromFileChecked(LoadImageFromFile):
             results (dict): Must hold ``img_path``.
 
         Returns:
-            dict | None: With ``img`` (BGR uint8), ``img_shape`` and
-            ``ori_shape``; None only with ``ignore_empty=True``.
+            dict | None: With ``img`` (BGR uint8, or float32 with
+            ``to_float32``), ``img_shape`` and ``ori_shape``; None only
+            with ``ignore_empty=True``.
 
         Raises:
             FileNotFoundError: The file does not exist.
@@ -55,16 +91,44 @@ class LoadImageFromFileChecked(LoadImageFromFile):
         """
         path = results['img_path']
         try:
-            return super().transform(results)
-        except FileNotFoundError as err:
-            raise FileNotFoundError(
-                f'image file {path} does not exist; check data_root and '
-                f'{DATASETS_DOC}') from err
+            img_bytes = fileio.get(path, backend_args=self.backend_args)
+            img = self._decode(img_bytes)
         except Exception as err:
+            if self.ignore_empty:
+                return None
+            if isinstance(err, FileNotFoundError):
+                raise FileNotFoundError(
+                    f'image file {path} does not exist; check data_root and '
+                    f'{DATASETS_DOC}') from err
             raise ValueError(
                 f'cannot decode image file {path} ({type(err).__name__}: '
                 f'{err}); the file is corrupt or truncated: re-download it '
                 'or remove it from the split list') from err
+        if self.to_float32:
+            img = img.astype(np.float32)
+        results['img'] = img
+        results['img_shape'] = img.shape[:2]
+        results['ori_shape'] = img.shape[:2]
+        return results
+
+    def _decode(self, img_bytes: bytes) -> np.ndarray:
+        """Decode with the configured backend, 16-bit grayscale with cv2.
+
+        Raises:
+            ValueError: OpenCV could not decode the bytes (it returns None
+                rather than raising).
+        """
+        backend = self.imdecode_backend
+        if backend == 'pillow':
+            # Reads the header only: the pixels are decoded once, below.
+            with Image.open(io.BytesIO(img_bytes)) as img:
+                if is_16bit_gray(img):
+                    backend = 'cv2'
+        img = mmcv.imfrombytes(
+            img_bytes, flag=self.color_type, backend=backend)
+        if img is None:
+            raise ValueError('OpenCV returned no image')
+        return img
 
 
 @TRANSFORMS.register_module()
