@@ -145,6 +145,10 @@ def build_tiny_redo_runner(directory: str,
     # Unique even across tests: a reused name would hand this runner the
     # message hub (runtime info, logged scalars) of an earlier one.
     cfg.experiment_name = f'{name}_{os.getpid()}_{time.time_ns()}'
+    # Likewise the visualizer, built by name: an earlier runner's would
+    # write this run's scalars into that runner's (deleted) log folder.
+    if cfg.get('visualizer'):
+        cfg.visualizer.name = f'{cfg.experiment_name}_visualizer'
     if cfg_options:
         cfg.merge_from_dict(cfg_options)
     return Runner.from_cfg(cfg)

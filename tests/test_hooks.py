@@ -4,6 +4,7 @@ from types import SimpleNamespace
 
 import torch
 import torch.nn as nn
+from mmengine.logging import MessageHub
 from mmengine.structures import PixelData
 from mmseg.structures import SegDataSample
 
@@ -51,7 +52,8 @@ def test_mask_assignment_picks_the_region_that_covers_the_object():
         inputs=torch.zeros(2, 3, 8, 8), data_samples=[_sample(gt)] * 2)
     runner = SimpleNamespace(
         model=model, val_dataloader=[batch],
-        logger=logging.getLogger('test'))
+        logger=logging.getLogger('test'),
+        message_hub=MessageHub.get_instance('test_mask_assignment'))
     MaskAssignmentHook().before_val_epoch(runner)
     assert int(model.object_index) == 2
     # Swap the roles: now region 0 covers the object.

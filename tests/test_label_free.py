@@ -1,0 +1,308 @@
+"""Label-free object choice, checkpoint score, selection tool and curves.
+
+Synthetic masks and predictions, and one tiny CPU training run (16x16
+images) shared by the integration tests.
+"""
+import glob
+import json
+import logging
+import math
+import os.path as osp
+from types import SimpleNamespace
+
+import pytest
+import torch
+from conftest import build_tiny_redo_runner
+from mmengine.logging import MessageHub
+from mmengine.registry import init_default_scope
+from mmengine.structures import PixelData
+from mmseg.structures import SegDataSample
+from test_hooks import FakeReDO
+from test_visualization import load_tool
+
+from mmseg_redo.engine.hooks import MaskAssignmentHook
+from mmseg_redo.evaluation import LabelFreeMaskScore, border_band
+
+SIZE = 16
+
+
+def centre_blob(radius: float = SIZE / 4) -> torch.Tensor:
+    """A soft round object in the middle of the image, (SIZE, SIZE)."""
+    coords = torch.arange(SIZE, dtype=torch.float32) - (SIZE - 1) / 2
+    distance = (coords[:, None]**2 + coords[None, :]**2).sqrt()
+    return torch.sigmoid(radius - distance)
+
+
+# ---------------------------------------------------------------------------
+# MaskAssignmentHook's rules
+# ---------------------------------------------------------------------------
+def _runner(masks: torch.Tensor, gt=None):
+    """A runner stand-in: fixed masks for 2 images, with or without gt."""
+    samples = []
+    for _ in range(masks.size(0)):
+        sample = SegDataSample()
+        if gt is not None:
+            sample.gt_sem_seg = PixelData(data=gt[None])
+        samples.append(sample)
+    batch = dict(
+        inputs=torch.zeros(masks.size(0), 3, SIZE, SIZE), data_samples=samples)
+    return SimpleNamespace(
+        model=FakeReDO(masks),
+        val_dataloader=[batch],
+        logger=logging.getLogger('test_label_free'),
+        message_hub=MessageHub.get_instance(f'test_label_free_{id(masks)}'))
+
+
+def _blob_masks(object_region: int, radius: float = SIZE / 4) -> torch.Tensor:
+    """Two regions, the centre blob in ``object_region``; 2 images."""
+    blob = centre_blob(radius)
+    regions = [1 - blob, blob] if object_region == 1 else [blob, 1 - blob]
+    return torch.stack(regions)[None].repeat(2, 1, 1, 1)
+
+
+# Radius 7: the object covers 60% of the image, so the border rule is not
+# 'the smaller region'.
+@pytest.mark.parametrize('radius', [4, 7])
+@pytest.mark.parametrize('object_region', [0, 1])
+def test_border_rule_picks_the_centre_blob(object_region, radius):
+    assert centre_blob(7).mean() > 0.55
+    runner = _runner(_blob_masks(object_region, radius))  # no gt at all
+    MaskAssignmentHook(rule='border').before_val_epoch(runner)
+    assert int(runner.model.object_index) == object_region
+    hub = runner.message_hub
+    assert hub.get_scalar('val/assignment/border_choice').current() == (
+        object_region)
+    # Without labels there is no label choice to log.
+    assert 'val/assignment/label_choice' not in hub.log_scalars
+
+
+def _disagreeing_runner(with_gt: bool):
+    """Labels that call the surround the object: the rules disagree."""
+    surround = (centre_blob() < 0.5).long()  # gt 'object' = the rim
+    return _runner(_blob_masks(1), surround if with_gt else None)
+
+
+def test_auto_uses_labels_with_gt_and_logs_both_choices(caplog):
+    runner = _disagreeing_runner(with_gt=True)
+    with caplog.at_level(logging.INFO, logger='test_label_free'):
+        MaskAssignmentHook(rule='auto').before_val_epoch(runner)
+    assert int(runner.model.object_index) == 0  # the label rule's region
+    hub = runner.message_hub
+    logged = {
+        key: hub.get_scalar(f'val/assignment/{key}').current()
+        for key in ('object_index', 'label_choice', 'border_choice', 'agree')
+    }
+    assert logged == dict(
+        object_index=0, label_choice=0, border_choice=1, agree=0.0)
+    assert 'rules disagree' in caplog.text
+
+
+def test_auto_falls_back_to_border_without_gt():
+    runner = _disagreeing_runner(with_gt=False)
+    MaskAssignmentHook(rule='auto').before_val_epoch(runner)
+    assert int(runner.model.object_index) == 1
+    with pytest.raises(ValueError, match='no gt_sem_seg'):
+        MaskAssignmentHook(rule='labels').before_val_epoch(runner)
+
+
+def test_border_rule_with_labels_applies_border_and_logs_labels():
+    runner = _disagreeing_runner(with_gt=True)
+    MaskAssignmentHook(rule='border').before_val_epoch(runner)
+    assert int(runner.model.object_index) == 1
+    hub = runner.message_hub
+    assert hub.get_scalar('val/assignment/label_choice').current() == 0
+
+
+def test_border_band_width():
+    band = border_band(32, 48)  # 1/16 of 32: two pixels
+    assert band.sum() == 32 * 48 - 28 * 44
+    assert border_band(8, 8).sum() == 8 * 8 - 6 * 6  # at least one pixel
+
+
+# ---------------------------------------------------------------------------
+# LabelFreeMaskScore
+# ---------------------------------------------------------------------------
+def _prediction(prob: torch.Tensor, name: str) -> dict:
+    """An mmseg sample as ReDO's predict() leaves it, without gt."""
+    sample = SegDataSample(metainfo=dict(img_path=name))
+    logp = torch.stack([1 - prob, prob]).clamp_min(1e-6).log()
+    sample.seg_logits = PixelData(data=logp)
+    sample.pred_sem_seg = PixelData(data=(prob > 0.5).long()[None])
+    return sample.to_dict()
+
+
+def _evaluate(metric: LabelFreeMaskScore, probs, names=None) -> dict:
+    names = names or [f'{i}.jpg' for i in range(len(probs))]
+    metric.process({}, [_prediction(p, n) for p, n in zip(probs, names)])
+    return metric.evaluate(len(probs))
+
+
+def _square(top: int, left: int, side: int) -> torch.Tensor:
+    mask = torch.zeros(SIZE, SIZE)
+    mask[top:top + side, left:left + side] = 1
+    return mask
+
+
+def test_confidence_prefers_committed_masks():
+    obj = _square(4, 4, 8)
+    confident = _evaluate(LabelFreeMaskScore(), [0.01 + 0.98 * obj])
+    unsure = _evaluate(LabelFreeMaskScore(), [0.4 + 0.2 * obj])
+    assert confident['lf_confidence'] == pytest.approx(0.98)
+    assert unsure['lf_confidence'] == pytest.approx(0.2)
+
+
+def test_stability_compares_with_the_previous_evaluation():
+    metric = LabelFreeMaskScore(score='stability')
+    a, b = _square(4, 4, 8), _square(4, 8, 8)  # overlap 32 of union 96
+    first = _evaluate(metric, [a, a], ['x.jpg', 'y.jpg'])
+    assert first['lf_stability'] == 0.0  # nothing to compare with yet
+    same = _evaluate(metric, [a, a], ['x.jpg', 'y.jpg'])
+    assert same['lf_stability'] == pytest.approx(1.0)
+    changed = _evaluate(metric, [b, a], ['x.jpg', 'y.jpg'])
+    assert changed['lf_stability'] == pytest.approx((32 / 96 + 1) / 2)
+    assert changed['label_free_score'] == changed['lf_stability']
+
+
+def test_area_penalises_empty_and_whole_masks():
+    empty, whole = torch.zeros(SIZE, SIZE), torch.ones(SIZE, SIZE)
+    scores = _evaluate(
+        LabelFreeMaskScore(),
+        [empty, whole, _square(4, 4, 8),
+         _square(0, 0, 10)])
+    assert scores['lf_area'] == pytest.approx(2 / 4)
+    assert scores['lf_confidence_area'] == pytest.approx(
+        scores['lf_confidence'] * 2 / 4)
+
+
+def test_border_penalises_object_mass_on_the_rim():
+    inside = _evaluate(LabelFreeMaskScore(), [_square(4, 4, 8)])
+    touching = _evaluate(LabelFreeMaskScore(), [_square(0, 0, 8)])
+    assert inside['lf_border'] == pytest.approx(1.0, abs=1e-5)
+    # The 1-pixel rim of 16x16 holds 60 pixels, 15 of them in the square.
+    assert touching['lf_border'] == pytest.approx(1 - 15 / 60, abs=1e-5)
+
+
+def test_score_name_is_checked():
+    with pytest.raises(ValueError, match='score must be one of'):
+        LabelFreeMaskScore(score='mIoU')
+
+
+# ---------------------------------------------------------------------------
+# A tiny training run: save_best, the json log, the curves, the tool
+# ---------------------------------------------------------------------------
+LABEL_FREE_RUN = '''
+custom_hooks = [
+    dict(type='MaskAssignmentHook', rule='border'),
+    dict(type='IterationSeedHook'),
+]
+val_evaluator = [
+    dict(type='IoUMetric', iou_metrics=['mIoU']),
+    dict(type='ReDOMetric'),
+    dict(type='LabelFreeMaskScore'),
+]
+'''
+
+
+@pytest.fixture(scope='module')
+def tiny_run(tmp_path_factory):
+    """Work dir of 4 tiny iterations, validated and saved every 2."""
+    init_default_scope('mmseg')
+    directory = tmp_path_factory.mktemp('label_free_run')
+    runner = build_tiny_redo_runner(
+        str(directory),
+        'run',
+        max_iters=4,
+        ckpt_interval=2,
+        validate=True,
+        extra=LABEL_FREE_RUN,
+        cfg_options={'default_hooks.checkpoint.save_best': 'label_free_score'})
+    runner.train()
+    return runner.work_dir
+
+
+def _validation_records(work_dir: str) -> list:
+    scalars, = glob.glob(osp.join(work_dir, '*', 'vis_data', 'scalars.json'))
+    with open(scalars) as f:
+        return [r for r in map(json.loads, f) if 'iter' not in r]
+
+
+def test_save_best_keeps_the_best_label_free_score(tiny_run):
+    records = _validation_records(tiny_run)
+    assert [r['step'] for r in records] == [2, 4]
+    scores = [r['label_free_score'] for r in records]
+    best = 2 * (scores.index(max(scores)) + 1)
+    assert osp.exists(
+        osp.join(tiny_run, f'best_label_free_score_iter_{best}.pth'))
+    for record in records:
+        # Both choices of the object region, tabulable from the json log.
+        assert {
+            'assignment/border_choice', 'assignment/label_choice',
+            'assignment/agree'
+        } <= set(record)
+        assert record['assignment/object_index'] == (
+            record['assignment/border_choice'])
+        assert all(0 <= record[k] <= 1 for k in record if k.startswith('lf_'))
+
+
+def test_plot_curves_draws_the_label_free_score(tiny_run, tmp_path):
+    tool = load_tool('tools/analysis_tools/plot_curves.py')
+    _, val = tool.main([tiny_run, '--out', str(tmp_path / 'curves.png')])
+    records = _validation_records(tiny_run)
+    assert val['label_free_score'] == ([2, 4], [
+        r['label_free_score'] for r in records
+    ])
+    assert val['object_iou'][0] == [2, 4]
+
+
+def test_selection_tool_reproduces_the_runs_validations(tiny_run, capsys):
+    tool = load_tool('tools/analysis_tools/label_free_selection.py')
+    results = tool.main([tiny_run])
+    rows, summary = results[tiny_run]['rows'], results[tiny_run]['summary']
+    assert [row['iter'] for row in rows] == [2, 4]
+    # Same region, candidates and val IoU as the run's own validations
+    # (stability included: checkpoint 4 is compared with checkpoint 2).
+    for row, record in zip(rows, _validation_records(tiny_run)):
+        assert row['object_index'] == record['assignment/border_choice']
+        assert row['label_choice'] == record['assignment/label_choice']
+        assert row['val_iou'] == pytest.approx(record['object_iou'])
+        for key in row:
+            if key.startswith('lf_'):
+                assert row[key] == pytest.approx(record[key]), key
+    # The labelled pipeline's columns use the label rule's region.
+    for row in rows:
+        if row['label_choice'] == row['border_choice']:
+            assert row['val_iou_labels'] == row['val_iou']
+        else:
+            assert row['val_iou_labels'] != row['val_iou']
+    assert summary['val_iou']['gap'] == 0.0
+    assert summary['val_iou_labels']['gap_labels'] == 0.0
+    assert summary['last']['iter'] == 4
+    assert set(tool.SELECTORS) == set(summary)
+    assert 'lf_confidence_area' in capsys.readouterr().out
+
+
+def test_selection_summary_by_hand():
+    tool = load_tool('tools/analysis_tools/label_free_selection.py')
+    rows = []
+    for i, (val_iou, test_iou, conf) in enumerate([(0.5, 0.6, 0.9),
+                                                   (0.7, 0.8, 0.5),
+                                                   (0.6, 0.7, 0.7)]):
+        row = {f'lf_{c}': 0.0 for c in tool.CANDIDATES}
+        row.update(
+            iter=i,
+            val_iou=val_iou,
+            test_iou=test_iou,
+            lf_confidence=conf,
+            # The label rule's region: best at checkpoint 2, test 0.9.
+            val_iou_labels=val_iou + 0.2 * (i == 2),
+            test_iou_labels=test_iou + 0.2 * (i == 2))
+        rows.append(row)
+    summary = tool.summarise(rows)
+    assert summary['val_iou']['iter'] == 1
+    assert summary['val_iou_labels']['iter'] == 2
+    assert summary['lf_confidence']['iter'] == 0
+    assert summary['lf_confidence']['gap'] == pytest.approx(0.6 - 0.8)
+    assert summary['lf_confidence']['gap_labels'] == pytest.approx(0.6 - 0.9)
+    assert summary['lf_confidence']['spearman'] == pytest.approx(-1.0)
+    assert summary['last']['gap'] == pytest.approx(0.7 - 0.8)
+    assert math.isnan(summary['lf_area']['spearman'])  # constant

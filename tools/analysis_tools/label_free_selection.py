@@ -1,0 +1,315 @@
+"""Measure which label-free score picks checkpoints the way val masks do.
+
+For every checkpoint of a run (``<work_dir>/iter_*.pth``, in iteration
+order), the object region is assigned as a run without labels would
+(``MaskAssignmentHook``, ``--rule border`` by default), the validation
+split is scored with every candidate of ``LabelFreeMaskScore`` (computed
+from the predictions only) and with the true object IoU (``ReDOMetric``,
+dataset level, with that assignment), and the test split (the config's
+``test_dataloader``) with the true object IoU. Where the label rule picks
+another region, val and test are scored with that one too (the labelled
+pipeline's ``*_labels`` columns). The stability candidate compares each
+checkpoint with the previous one, as it compares consecutive validations
+during training.
+
+Printed: one row per checkpoint; then, per selector, the checkpoint it
+keeps (first maximum, as ``CheckpointHook(save_best=..., rule='greater')``
+does), that checkpoint's test object IoU, its gap to the test object IoU
+of the checkpoint that the val masks pick with the same assignment
+(``val_iou``), its gap to the labelled pipeline (label assignment and
+selection, ``val_iou_labels``), and the rank correlation (Spearman) of the
+selector's score with the val object IoU over the checkpoints. ``last``
+(no selection) is a baseline. Several work dirs are scored one after the
+other and summarised together (mean gaps, mean rho where defined).
+
+Example:
+    OMP_NUM_THREADS=1 python tools/analysis_tools/label_free_selection.py \
+        work_dirs/redo_flowers17_cpu --out label_free_selection.json
+"""
+import argparse
+import glob
+import json
+import os.path as osp
+import re
+from typing import Dict, List, Optional, Sequence, Tuple
+
+import numpy as np
+import torch
+from mmengine.config import Config, DictAction
+from mmengine.evaluator import Evaluator
+from mmengine.registry import init_default_scope
+from mmengine.runner import Runner, load_checkpoint
+from scipy.stats import spearmanr
+
+from mmseg.registry import MODELS
+from mmseg_redo.engine.hooks import MaskAssignmentHook
+from mmseg_redo.evaluation.label_free_metric import CANDIDATES
+
+#: Selectors compared: name -> (score it maximises, None = the last
+#: checkpoint; test IoU column it yields).
+SELECTORS: Dict[str, Tuple[Optional[str], str]] = {
+    f'lf_{c}': (f'lf_{c}', 'test_iou')
+    for c in CANDIDATES
+}
+SELECTORS.update(
+    last=(None, 'test_iou'),
+    val_iou=('val_iou', 'test_iou'),
+    val_iou_labels=('val_iou_labels', 'test_iou_labels'))
+
+
+def find_checkpoints(work_dir: str) -> List[Tuple[int, str]]:
+    """``(iteration, path)`` of every ``iter_*.pth`` of a run, in order."""
+    found = []
+    for path in glob.glob(osp.join(work_dir, 'iter_*.pth')):
+        match = re.fullmatch(r'iter_(\d+)\.pth', osp.basename(path))
+        if match:
+            found.append((int(match.group(1)), path))
+    if len(found) < 2:
+        raise FileNotFoundError(
+            f'{work_dir} holds {len(found)} iter_*.pth checkpoint(s): '
+            'train with default_hooks.checkpoint.max_keep_ckpts=-1 to keep '
+            'them all')
+    return sorted(found)
+
+
+def find_config(work_dir: str) -> str:
+    """The config mmengine dumped into the run's work dir."""
+    configs = glob.glob(osp.join(work_dir, '*.py'))
+    if len(configs) != 1:
+        raise FileNotFoundError(
+            f'expected one dumped config in {work_dir}, found {configs}; '
+            'pass --config')
+    return configs[0]
+
+
+def cached_batches(dataloader_cfg: dict) -> Tuple[list, int]:
+    """Every batch of a dataloader, decoded once, and the sample count."""
+    cfg = dict(dataloader_cfg, num_workers=0, persistent_workers=False)
+    batches = list(Runner.build_dataloader(cfg))
+    return batches, sum(len(b['data_samples']) for b in batches)
+
+
+def score_split(model, batches: Sequence[dict], size: int,
+                evaluator: Evaluator) -> Dict[str, float]:
+    """Predict every batch and reduce ``evaluator``'s metrics."""
+    with torch.no_grad():
+        for batch in batches:
+            evaluator.process(model.test_step(batch), batch)
+    return evaluator.evaluate(size)
+
+
+class RunScorer:
+    """Scores checkpoints of one config on its cached val and test splits.
+
+    Args:
+        cfg (Config): The run's config.
+        rule (str): Object assignment, ``'border'`` or ``'labels'``.
+    """
+
+    def __init__(self, cfg: Config, rule: str = 'border') -> None:
+        init_default_scope(cfg.get('default_scope', 'mmseg'))
+        self.model = MODELS.build(cfg.model).eval()
+        self.val = cached_batches(cfg.val_dataloader)
+        self.test = cached_batches(cfg.test_dataloader)
+        # One label-free metric for the whole run: stability compares each
+        # checkpoint's masks with the previous checkpoint's.
+        self.val_evaluator = Evaluator(
+            [dict(type='ReDOMetric'),
+             dict(type='LabelFreeMaskScore')])
+        self.iou_evaluator = Evaluator([dict(type='ReDOMetric')])
+        self.hook = MaskAssignmentHook(rule=rule)
+
+    def score(self, checkpoint: str) -> dict:
+        """Assign the object region, then score val and test.
+
+        Returns:
+            dict: ``label_choice``, ``border_choice``, ``object_index``,
+            every ``lf_*`` candidate, ``val_iou`` and ``test_iou`` (with
+            the rule's region), ``val_iou_labels`` and ``test_iou_labels``
+            (with the label rule's region).
+        """
+        load_checkpoint(
+            self.model, checkpoint, map_location='cpu', strict=True)
+        choices = self.hook.assign(self.model, self.val[0])['choices']
+        row = dict(
+            label_choice=choices['labels'],
+            border_choice=choices['border'],
+            object_index=int(self.model.object_index))
+        val = score_split(self.model, *self.val, self.val_evaluator)
+        row.update((k, v) for k, v in val.items() if k.startswith('lf_'))
+        row.update(
+            val_iou=val['object_iou'], test_iou=self._object_iou(self.test))
+        if choices['labels'] == row['object_index']:
+            row.update(
+                val_iou_labels=row['val_iou'], test_iou_labels=row['test_iou'])
+        else:
+            self.model.object_index.fill_(choices['labels'])
+            row.update(
+                val_iou_labels=self._object_iou(self.val),
+                test_iou_labels=self._object_iou(self.test))
+        return row
+
+    def _object_iou(self, split: Tuple[list, int]) -> float:
+        return score_split(self.model, *split,
+                           self.iou_evaluator)['object_iou']
+
+
+def evaluate_run(work_dir: str,
+                 config: Optional[str] = None,
+                 rule: str = 'border',
+                 cfg_options: Optional[dict] = None) -> List[dict]:
+    """Score every checkpoint of one run, printing a row for each.
+
+    Args:
+        work_dir (str): The run's work dir.
+        config (str, optional): Its config. Defaults to the dumped one.
+        rule (str): Object assignment, ``'border'`` or ``'labels'``.
+        cfg_options (dict, optional): Merged into the config.
+
+    Returns:
+        list[dict]: Per checkpoint, ``iter`` and :meth:`RunScorer.score`.
+    """
+    cfg = Config.fromfile(config or find_config(work_dir))
+    if cfg_options:
+        cfg.merge_from_dict(cfg_options)
+    scorer = RunScorer(cfg, rule)
+    rows = []
+    for iteration, path in find_checkpoints(work_dir):
+        rows.append(dict(iter=iteration, **scorer.score(path)))
+        print(format_row(rows[-1]), flush=True)
+    return rows
+
+
+def pick(rows: List[dict], selector: str) -> dict:
+    """The checkpoint a selector keeps (first maximum, or the last one)."""
+    score, _ = SELECTORS[selector]
+    if score is None:
+        return rows[-1]
+    return rows[int(np.argmax([row[score] for row in rows]))]
+
+
+def summarise(rows: List[dict]) -> Dict[str, dict]:
+    """Per selector: its pick, test IoU, gaps and rank correlation.
+
+    Returns:
+        dict[str, dict]: ``iter``, ``test_iou``, ``gap`` (minus the test
+        IoU of the ``val_iou`` pick), ``gap_labels`` (minus the labelled
+        pipeline's, ``val_iou_labels``) and ``spearman`` (of the score with
+        ``val_iou`` over the checkpoints; NaN for ``last`` or a constant
+        score).
+    """
+    reference = pick(rows, 'val_iou')['test_iou']
+    labelled = pick(rows, 'val_iou_labels')['test_iou_labels']
+    val_iou = [row['val_iou'] for row in rows]
+    summary = {}
+    for selector, (score, test_key) in SELECTORS.items():
+        chosen = pick(rows, selector)
+        test_iou = chosen[test_key]
+        values = [row[score] for row in rows] if score else []
+        summary[selector] = dict(
+            iter=chosen['iter'],
+            test_iou=test_iou,
+            gap=test_iou - reference,
+            gap_labels=test_iou - labelled,
+            spearman=rank_correlation(values, val_iou))
+    return summary
+
+
+def rank_correlation(values: List[float], reference: List[float]) -> float:
+    """Spearman's rho; NaN when ``values`` is empty or constant."""
+    if len(set(values)) < 2:
+        return float('nan')
+    return float(spearmanr(values, reference).statistic)
+
+
+ROW_COLUMNS = ('iter', 'label_choice', 'border_choice') + tuple(
+    f'lf_{c}' for c in CANDIDATES) + ('val_iou', 'test_iou', 'val_iou_labels',
+                                      'test_iou_labels')
+
+
+def checkpoint_table_header() -> str:
+    """Header of the per-checkpoint markdown table."""
+    return ('| ' + ' | '.join(ROW_COLUMNS) + ' |\n|' +
+            '---|' * len(ROW_COLUMNS))
+
+
+def format_row(row: dict) -> str:
+    """One checkpoint's line of the per-checkpoint table."""
+    cells = [
+        f'{row[k]:.3f}' if isinstance(row[k], float) else str(row[k])
+        for k in ROW_COLUMNS
+    ]
+    return '| ' + ' | '.join(cells) + ' |'
+
+
+def summary_table(summaries: Dict[str, Dict[str, dict]]) -> str:
+    """Markdown: per selector, each run's pick and gaps; the means."""
+    runs = list(summaries)
+    header = ['selector'] + [
+        f'{osp.basename(osp.normpath(r))}: iter / test IoU / gap / '
+        'gap vs labels / rho' for r in runs
+    ] + ['mean gap', 'mean gap vs labels', 'mean rho']
+    lines = ['| ' + ' | '.join(header) + ' |', '|' + '---|' * len(header)]
+    for selector in SELECTORS:
+        cells = [selector]
+        for run in runs:
+            s = summaries[run][selector]
+            cells.append(f'{s["iter"]} / {s["test_iou"]:.3f} / '
+                         f'{s["gap"]:+.3f} / {s["gap_labels"]:+.3f} / '
+                         f'{s["spearman"]:.2f}')
+        for key in ('gap', 'gap_labels'):
+            mean = np.mean([summaries[r][selector][key] for r in runs])
+            cells.append(f'{mean:+.3f}')
+        rhos = [summaries[r][selector]['spearman'] for r in runs]
+        defined = [rho for rho in rhos if not np.isnan(rho)]
+        cells.append(f'{np.mean(defined):.2f}' if defined else 'nan')
+        lines.append('| ' + ' | '.join(cells) + ' |')
+    return '\n'.join(lines)
+
+
+def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
+    """Command-line flags."""
+    parser = argparse.ArgumentParser(
+        description='Compare label-free checkpoint scores with the true '
+        'validation object IoU')
+    parser.add_argument(
+        'work_dirs', nargs='+', help='work dirs of runs (iter_*.pth each)')
+    parser.add_argument(
+        '--config', help='config of the runs (default: the dumped one)')
+    parser.add_argument(
+        '--rule',
+        choices=['border', 'labels'],
+        default='border',
+        help='object-region assignment before scoring (default: border, '
+        'as a run without labels assigns it)')
+    parser.add_argument('--out', help='write rows and summaries as JSON')
+    parser.add_argument(
+        '--cfg-options',
+        nargs='+',
+        action=DictAction,
+        help='override config settings, key=value')
+    return parser.parse_args(argv)
+
+
+def main(argv: Optional[List[str]] = None) -> Dict[str, dict]:
+    """Score every run, print the tables, optionally write the JSON."""
+    args = parse_args(argv)
+    results = {}
+    for work_dir in args.work_dirs:
+        print(f'\n{work_dir} (object region by the {args.rule} rule)\n'
+              f'{checkpoint_table_header()}')
+        rows = evaluate_run(work_dir, args.config, args.rule, args.cfg_options)
+        results[work_dir] = dict(rows=rows, summary=summarise(rows))
+    summaries = {run: r['summary'] for run, r in results.items()}
+    print('\nCheckpoint kept by each selector: its test object IoU, the '
+          "gap to the val masks' pick (same assignment), the gap to the "
+          'labelled pipeline, Spearman rho with val object IoU\n' +
+          summary_table(summaries))
+    if args.out:
+        with open(args.out, 'w') as f:
+            json.dump(results, f, indent=1)
+    return results
+
+
+if __name__ == '__main__':
+    main()
