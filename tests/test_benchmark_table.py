@@ -24,6 +24,7 @@ from mmseg.registry import DATASETS, MODELS
 import mmseg_redo  # noqa: F401
 from mmseg_redo.datasets.base import OBJECT_METAINFO
 from mmseg_redo.evaluation.redo_metric import binary_counts, redo_scores
+from mmseg_redo.models import grabcut_mask
 
 FLOWERS17 = osp.join(osp.dirname(REPO_ROOT), 'shared', 'data', 'flowers17')
 needs_flowers17 = pytest.mark.skipif(
@@ -32,7 +33,7 @@ needs_flowers17 = pytest.mark.skipif(
 
 
 def load_tool(name: str):
-    """Import tools/<name>.py as a module (it registers GrabCutSegmentor)."""
+    """Import tools/<name>.py as a module."""
     path = osp.join(REPO_ROOT, 'tools', f'{name}.py')
     spec = importlib.util.spec_from_file_location(name, path)
     module = importlib.util.module_from_spec(spec)
@@ -41,7 +42,6 @@ def load_tool(name: str):
 
 
 table_tool = load_tool('benchmark_table')
-grabcut = load_tool('grabcut_baseline')
 
 
 @pytest.fixture(autouse=True)
@@ -185,7 +185,7 @@ def test_table_holds_the_measured_numbers(rows, tmp_path):
     # supervised model straight from their predict().
     samples = _test_samples(rows['configs']['grabcut'])
     gc_preds = [
-        grabcut.grabcut_mask(s['inputs'].permute(1, 2, 0).numpy(), 0.1, 2)
+        grabcut_mask(s['inputs'].permute(1, 2, 0).numpy(), 0.1, 2)
         for s in samples
     ]
     expected = {'GrabCut': _scores(gc_preds, samples)}
@@ -246,6 +246,82 @@ def test_table_holds_the_measured_numbers(rows, tmp_path):
     # A second run replaces the table instead of adding one.
     table_tool.main(argv[:5])
     assert readme.read_text().count(table_tool.TABLE_START) == 1
+
+
+def test_seeds_val_selection_raw_weights_and_a_second_table(rows, tmp_path):
+    """A row of two runs shows their mean and each; ``select: val`` keeps
+    the checkpoint best on val; ``weights: raw`` scores ema_state_dict; the
+    ablation table goes into its own marked block."""
+    model = rows['models']['redo']
+    state = {k: v.clone() for k, v in model.state_dict().items()}
+    flipped = dict(state, object_index=torch.tensor(0))
+    paths = {}
+    for name, saved in (('one', state), ('zero', flipped)):
+        paths[name] = str(tmp_path / f'run_{name}' / 'iter_1.pth')
+        save_checkpoint(dict(state_dict=saved), paths[name])
+    # An EMA checkpoint whose raw weights are the flipped ones.
+    paths['ema'] = str(tmp_path / 'run_ema' / 'iter_1.pth')
+    save_checkpoint(
+        dict(
+            state_dict=state,
+            ema_state_dict={f'module.{k}': v
+                            for k, v in flipped.items()}), paths['ema'])
+    (tmp_path / 'run_one' / '20240101_000000' / 'vis_data').mkdir(
+        parents=True)
+    (tmp_path / 'run_one' / '20240101_000000' / 'vis_data' /
+     'scalars.json').write_text('\n'.join(
+         json.dumps(r) for r in [
+             dict(object_iou=0.4, step=2),
+             dict(iter=3, time=1.0, step=3),
+             dict(object_iou=0.6, step=4),
+             dict(object_iou=0.5, step=6)
+         ]) + '\n')
+    config = write_tiny_redo_config(
+        str(tmp_path), validate=True, extra=SYNTHETIC_TEST)
+    single = {
+        name: table_tool.evaluate_config(
+            Config.fromfile(config), 'test', None, paths[name])['object_iou']
+        for name in ('one', 'zero')
+    }
+    val = {
+        name: table_tool.evaluate_config(
+            Config.fromfile(config), 'val', None, paths[name])['object_iou']
+        for name in ('one', 'zero')
+    }
+    assert single['one'] != single['zero']
+    entries = tmp_path / 'ablation.yaml'
+    entries.write_text(
+        yaml.safe_dump([
+            dict(name='two runs', config=config,
+                 checkpoint=[paths['one'], paths['zero']]),
+            dict(name='best on val', config=config,
+                 checkpoint=str(tmp_path / 'run_*' / 'iter_1.pth'),
+                 select='val'),
+            dict(name='raw', config=config, checkpoint=paths['ema'],
+                 weights='raw'),
+        ]))
+    readme = tmp_path / 'README.md'
+    readme.write_text('<!-- benchmark-table:start -->\nmain\n'
+                      '<!-- benchmark-table:end -->\n')
+    table_tool.main([
+        str(entries), '--readme',
+        str(readme), '--marker', 'ablation-table', '--metafile', '',
+        '--curves'
+    ])
+    text = readme.read_text()
+    assert 'main' in text and '<!-- ablation-table:end -->' in text
+    mean = (single['one'] + single['zero']) / 2
+    assert _cells(text, 'two runs')[2] == (
+        f"{mean:.3f} ({single['one']:.3f}, {single['zero']:.3f})")
+    # The curve column: best 0.6 at iteration 4, last 0.5 (run 'one').
+    assert _cells(text, 'two runs')[-1] == '0.600 (4) / 0.500'
+    best = 'one' if val['one'] > val['zero'] else 'zero'
+    assert _cells(text, 'best on val')[2] == f'{single[best]:.3f}'
+    assert _cells(text, 'raw')[2] == f"{single['zero']:.3f}"
+    with pytest.raises(ValueError, match='no ema_state_dict'):
+        table_tool.score_row(
+            dict(name='x', config=config, checkpoint=paths['one'],
+                 weights='raw'), 'test')
 
 
 def test_missing_checkpoint_is_a_clear_error(rows, tmp_path):

@@ -229,3 +229,23 @@ def test_plot_curves(tmp_path):
     assert val['mIoU'] == ([2, 4], [0.4, 0.6])  # percent -> fraction
     picture = mmcv.imread(out)
     assert picture.shape[0] > 200 and picture.shape[1] > 400
+
+
+def test_plot_curves_compares_runs(tmp_path):
+    for name, values in (('a', [0.3, 0.5]), ('b', [0.6, 0.4])):
+        run = tmp_path / name / '20240101_000000' / 'vis_data'
+        run.mkdir(parents=True)
+        (run / 'scalars.json').write_text('\n'.join(
+            json.dumps(dict(object_iou=v, step=s))
+            for s, v in zip((250, 500), values)) + '\n')
+    tool = load_tool('tools/analysis_tools/plot_curves.py')
+    out = str(tmp_path / 'compare.png')
+    _, val = tool.main([
+        str(tmp_path / 'a'),
+        str(tmp_path / 'b'), '--labels', 'old', 'new', '--out', out
+    ])
+    assert val['object_iou'] == ([250, 500], [0.6, 0.4])  # the last run's
+    assert mmcv.imread(out).shape[1] > 400
+    with pytest.raises(SystemExit, match='2 runs but 1 labels'):
+        tool.main([str(tmp_path / 'a'), str(tmp_path / 'b'), '--labels',
+                   'x', '--out', out])

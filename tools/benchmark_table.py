@@ -21,9 +21,15 @@ with ``rows`` (and optionally ``dataset``, ``collection``)::
         config: configs/baselines/grabcut_flowers17-64x64.py
         labels: none            # no checkpoint: nothing is trained
 
-``checkpoint`` may be a glob (the newest match is used). ``train_time:
-auto`` adds up the training iterations' times logged in the checkpoint's
-work dir (``*/vis_data/scalars.json``), validation excluded.
+``checkpoint`` may be a glob (the newest match is used), or a list of them,
+one per run (seeds): the row then shows the mean over the runs and each
+run's object IoU. ``train_time: auto`` adds up the training iterations'
+times logged in the checkpoint's work dir (``*/vis_data/scalars.json``),
+validation excluded. Two keys serve ablations of a run's own checkpoints:
+``select: val`` scores every checkpoint the glob matches on the validation
+split and keeps the best (by object IoU) for the table's split, and
+``weights: raw`` scores the raw weights a checkpoint saved beside the EMA
+ones (``ema_state_dict``), i.e. the same run without the average.
 
 Example:
     python tools/benchmark_table.py configs/redo/benchmark_flowers17_cpu.yaml
@@ -35,18 +41,15 @@ import json
 import os
 import os.path as osp
 import re
-import sys
 import tempfile
 import uuid
-from typing import Any, Dict, List, Optional, Sequence
+from contextlib import contextmanager
+from typing import Any, Dict, Iterator, List, Optional, Sequence, Tuple
 
+import torch
 import yaml
 from mmengine.config import Config, DictAction
 from mmengine.runner import Runner
-
-# GrabCut rows: importing the tool registers GrabCutSegmentor.
-sys.path.insert(0, osp.dirname(osp.abspath(__file__)))
-import grabcut_baseline  # noqa: E402,F401
 
 TABLE_START = '<!-- benchmark-table:start -->'
 TABLE_END = '<!-- benchmark-table:end -->'
@@ -56,6 +59,8 @@ COLUMNS = [
     'Best-of-2 IoU (ref.)', 'Best-of-2 acc. (ref.)',
     'Params (inference / total)', 'Training time', 'Input', 'Config', 'Notes'
 ]
+#: Extra column of ``--curves``: the run's validation object IoU.
+CURVE_COLUMN = 'Val object IoU: best (iter) / last'
 
 
 def evaluate_config(cfg: Config,
@@ -246,16 +251,18 @@ def score_row(row: Dict[str, Any],
               split: str,
               cfg_options: Optional[dict] = None,
               work_dir: Optional[str] = None) -> Dict[str, Any]:
-    """Score one row and gather everything the table shows about it.
+    """Score one row (each of its runs) and gather what the table shows.
 
     Args:
         row (dict): An entry of the rows file.
         split (str): ``'test'`` or ``'val'``.
         cfg_options (dict, optional): Overrides applied to the row's config.
-        work_dir (str, optional): Where the row's runner logs.
+        work_dir (str, optional): Where the row's runners log.
 
     Returns:
-        dict: The row with ``metrics``, ``params``, ``checkpoint_path``,
+        dict: The row with ``metrics`` (the mean over runs), ``runs`` (each
+        run's ``checkpoint_path``, ``metrics``, ``train_seconds`` and
+        ``val_curve``), ``params``, ``checkpoint_path`` (the first run's),
         ``train_time_text`` and ``input`` added.
     """
     cfg = Config.fromfile(row['config'])
@@ -263,26 +270,109 @@ def score_row(row: Dict[str, Any],
         cfg.merge_from_dict(row['cfg_options'])
     if cfg_options:
         cfg.merge_from_dict(cfg_options)
-    checkpoint = resolve_checkpoint(row.get('checkpoint'))
-    metrics, runner = evaluate_config(
-        cfg, split, work_dir, checkpoint, return_runner=True)
+    patterns = row.get('checkpoint')
+    if not isinstance(patterns, list):
+        patterns = [patterns]
+    runs = []
+    for pattern in patterns:
+        checkpoint = _row_checkpoint(cfg, row, pattern)
+        with _weights(checkpoint, row.get('weights', 'saved')) as path:
+            metrics, runner = evaluate_config(
+                cfg, split, work_dir, path, return_runner=True)
+        run_dir = osp.dirname(checkpoint) if checkpoint else None
+        runs.append(
+            dict(
+                checkpoint_path=checkpoint,
+                metrics=metrics,
+                train_seconds=estimate_train_time(run_dir)
+                if run_dir else None,
+                val_curve=validation_curve(run_dir) if run_dir else []))
     model = runner.model.module if hasattr(runner.model,
                                            'module') else runner.model
     train_time = row.get('train_time')
     if train_time == 'auto':
-        seconds = estimate_train_time(osp.dirname(checkpoint)) \
-            if checkpoint else None
-        train_time = (f'{format_duration(seconds)} (logged train iters)'
-                      if seconds is not None else 'unknown')
+        seconds = [r['train_seconds'] for r in runs]
+        per_run = ' per run' if len(runs) > 1 else ''
+        train_time = (
+            f'{format_duration(sum(seconds) / len(seconds))}{per_run} '
+            '(logged train iters)' if None not in seconds else 'unknown')
     elif isinstance(train_time, (int, float)):
         train_time = format_duration(float(train_time) * 60)
     return dict(
         row,
-        metrics=metrics,
+        metrics={
+            key: sum(r['metrics'][key] for r in runs) / len(runs)
+            for key in runs[0]['metrics']
+        },
+        runs=runs,
         params=count_parameters(model),
-        checkpoint_path=checkpoint,
+        checkpoint_path=runs[0]['checkpoint_path'],
         train_time_text=str(train_time) if train_time else 'none',
         input=row.get('input') or input_size(cfg, split))
+
+
+def _row_checkpoint(cfg: Config, row: Dict[str, Any],
+                    pattern: Optional[str]) -> Optional[str]:
+    """The checkpoint of one run: the newest match, or the best on val."""
+    if row.get('select', 'newest') == 'newest':
+        return resolve_checkpoint(pattern)
+    if row['select'] != 'val':
+        raise ValueError(f"row {row['name']!r}: select must be 'newest' or "
+                         f"'val', got {row['select']!r}")
+    resolve_checkpoint(pattern)  # a clear error when nothing matches
+    scores = {}
+    for path in sorted(glob.glob(pattern)):
+        with _weights(path, row.get('weights', 'saved')) as weights:
+            scores[path] = evaluate_config(cfg, 'val', None,
+                                           weights)['object_iou']
+    return max(scores, key=scores.get)
+
+
+@contextmanager
+def _weights(checkpoint: Optional[str], which: str) -> Iterator[str]:
+    """A checkpoint path holding the ``saved`` or the ``raw`` weights.
+
+    With an EMA hook, mmengine saves the averaged weights as
+    ``state_dict`` and the raw ones as ``ema_state_dict`` (keys prefixed
+    with ``module.``); ``raw`` writes the latter into a temporary
+    checkpoint.
+    """
+    if which == 'saved' or checkpoint is None:
+        yield checkpoint
+        return
+    if which != 'raw':
+        raise ValueError(f"weights must be 'saved' or 'raw', got {which!r}")
+    saved = torch.load(checkpoint, map_location='cpu', weights_only=True)
+    if 'ema_state_dict' not in saved:
+        raise ValueError(f'{checkpoint} holds no ema_state_dict: it was not '
+                         'trained with an EMA hook, so it has no raw weights '
+                         'apart from its state_dict')
+    raw = {
+        key[len('module.'):]: value
+        for key, value in saved['ema_state_dict'].items()
+        if key.startswith('module.')
+    }
+    with tempfile.TemporaryDirectory() as tmp:
+        path = osp.join(tmp, 'raw.pth')
+        torch.save(dict(state_dict=raw, meta=saved.get('meta', {})), path)
+        yield path
+
+
+def validation_curve(work_dir: str) -> List[Tuple[int, float]]:
+    """``(iteration, object IoU)`` of every validation logged in a run.
+
+    Validation records of mmengine's ``scalars.json`` carry the metrics and
+    ``step`` (the iteration); resumed runs' folders are read in order.
+    """
+    curve = {}
+    for path in sorted(
+            glob.glob(osp.join(work_dir, '*', 'vis_data', 'scalars.json'))):
+        with open(path) as f:
+            for line in f:
+                record = json.loads(line)
+                if 'object_iou' in record and 'step' in record:
+                    curve[int(record['step'])] = float(record['object_iou'])
+    return sorted(curve.items())
 
 
 def _fraction(metrics: Dict[str, float],
@@ -294,18 +384,41 @@ def _fraction(metrics: Dict[str, float],
     return f'{value / 100 if percent else value:.3f}'
 
 
-def markdown_table(results: Sequence[Dict[str, Any]]) -> str:
+def _object_iou_cell(result: Dict[str, Any]) -> str:
+    """The mean object IoU, and each run's when there are several."""
+    cell = _fraction(result['metrics'], 'object_iou')
+    runs = result.get('runs', [])
+    if len(runs) > 1:
+        cell += ' (' + ', '.join(
+            _fraction(r['metrics'], 'object_iou') for r in runs) + ')'
+    return cell
+
+
+def _curve_cell(result: Dict[str, Any]) -> str:
+    """Each run's best validation object IoU (its iteration) and last."""
+    cells = []
+    for run in result.get('runs', []):
+        if run['val_curve']:
+            step, best = max(run['val_curve'], key=lambda c: c[1])
+            cells.append(f"{best:.3f} ({step}) / {run['val_curve'][-1][1]:.3f}")
+    return '; '.join(cells) or 'n/a'
+
+
+def markdown_table(results: Sequence[Dict[str, Any]],
+                   curves: bool = False) -> str:
     """The results as a markdown table (all scores as fractions).
 
     Args:
         results (Sequence[dict]): Outputs of :func:`score_row`.
+        curves (bool): Add :data:`CURVE_COLUMN`. Defaults to False.
 
     Returns:
         str: The table, one line per row, with a trailing newline.
     """
+    columns = COLUMNS + [CURVE_COLUMN] if curves else COLUMNS
     lines = [
-        '| ' + ' | '.join(COLUMNS) + ' |',
-        '|' + '|'.join('---' for _ in COLUMNS) + '|'
+        '| ' + ' | '.join(columns) + ' |',
+        '|' + '|'.join('---' for _ in columns) + '|'
     ]
     for r in results:
         m = r['metrics']
@@ -314,7 +427,7 @@ def markdown_table(results: Sequence[Dict[str, Any]]) -> str:
         cells = [
             r['name'],
             str(r.get('labels') or 'none'),
-            _fraction(m, 'object_iou'),
+            _object_iou_cell(r),
             _fraction(m, 'mIoU', percent=True),
             _fraction(m, 'aAcc', percent=True),
             _fraction(m, 'redo_iou_best_of_2'),
@@ -326,7 +439,7 @@ def markdown_table(results: Sequence[Dict[str, Any]]) -> str:
             f"[{osp.basename(r['config'])}]"
             f"({_relative_link(r['config'])})",
             notes,
-        ]
+        ] + ([_curve_cell(r)] if curves else [])
         lines.append('| ' + ' | '.join(c.replace('|', '/')
                                        for c in cells) + ' |')
     return '\n'.join(lines) + '\n'
@@ -339,7 +452,10 @@ def _relative_link(config: str) -> str:
     return osp.relpath(osp.abspath(config), readme_dir)
 
 
-def write_readme_table(readme: str, table: str, preamble: str) -> None:
+def write_readme_table(readme: str,
+                       table: str,
+                       preamble: str,
+                       marker: str = 'benchmark-table') -> None:
     """Put ``preamble`` and ``table`` between the README's markers.
 
     Text outside the markers is kept; a README without markers gets them
@@ -349,12 +465,16 @@ def write_readme_table(readme: str, table: str, preamble: str) -> None:
         readme (str): Path of the README.
         table (str): The markdown table.
         preamble (str): Lines written above the table.
+        marker (str): Name in the marker comments ``<!-- NAME:start -->``
+            and ``<!-- NAME:end -->``, so one README can hold several
+            tables. Defaults to ``'benchmark-table'``.
     """
-    block = f'{TABLE_START}\n{preamble}\n\n{table}{TABLE_END}'
+    start, end = f'<!-- {marker}:start -->', f'<!-- {marker}:end -->'
+    block = f'{start}\n{preamble}\n\n{table}{end}'
     text = open(readme).read() if osp.isfile(readme) else ''
-    if TABLE_START in text and TABLE_END in text:
+    if start in text and end in text:
         text = re.sub(
-            re.escape(TABLE_START) + '.*?' + re.escape(TABLE_END),
+            re.escape(start) + '.*?' + re.escape(end),
             lambda _: block,
             text,
             flags=re.S)
@@ -437,9 +557,19 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
         default='configs/redo/README.md',
         help='README whose table (between the marker comments) is replaced')
     parser.add_argument(
+        '--marker',
+        default='benchmark-table',
+        help='the README block to replace: between <!-- MARKER:start --> '
+        'and <!-- MARKER:end -->')
+    parser.add_argument(
         '--metafile',
         default='configs/redo/metafile.yaml',
-        help='mmseg-style metafile to write')
+        help="mmseg-style metafile to write ('' for none)")
+    parser.add_argument(
+        '--curves',
+        action='store_true',
+        help="add a column with each run's best and last validation object "
+        'IoU, from its logs')
     parser.add_argument(
         '--work-dir', help='where the runners log (default: temporary)')
     parser.add_argument(
@@ -465,10 +595,12 @@ def main(argv: Optional[List[str]] = None) -> List[Dict[str, Any]]:
     for i, row in enumerate(entries['rows']):
         work_dir = osp.join(args.work_dir, f'row_{i}') \
             if args.work_dir else None
-        if args.skip_missing and row.get('checkpoint') and not glob.glob(
-                row['checkpoint']):
+        patterns = row.get('checkpoint') or []
+        patterns = patterns if isinstance(patterns, list) else [patterns]
+        missing = [p for p in patterns if not glob.glob(p)]
+        if args.skip_missing and missing:
             print(f"skipping {row['name']}: no checkpoint matches "
-                  f"{row['checkpoint']}")
+                  f'{missing}')
             continue
         results.append(score_row(row, args.split, args.cfg_options, work_dir))
         print(f"{row['name']}: " +
@@ -477,10 +609,16 @@ def main(argv: Optional[List[str]] = None) -> List[Dict[str, Any]]:
     if not results:
         raise SystemExit('no row could be scored (no checkpoint exists)')
     dataset = entries.get('dataset', 'Flowers-17')
-    table = markdown_table(results)
-    command = f'python tools/benchmark_table.py {args.entries} ' \
-        f'--split {args.split}' + (' --skip-missing'
-                                   if args.skip_missing else '')
+    table = markdown_table(results, curves=args.curves)
+    flags = [f'--split {args.split}']
+    if args.marker != 'benchmark-table':
+        flags.append(f'--marker {args.marker}')
+    if not args.metafile:
+        flags.append("--metafile ''")
+    flags += [f'--{f.replace("_", "-")}' for f in ('skip_missing', 'curves')
+              if getattr(args, f)]
+    command = f'python tools/benchmark_table.py {args.entries} ' + ' '.join(
+        flags)
     preamble = (
         f'{dataset}, `{args.split}` split; written by `{command}` (do not '
         'edit by hand). Object IoU: dataset-level '
@@ -489,13 +627,14 @@ def main(argv: Optional[List[str]] = None) -> List[Dict[str, Any]]:
         '(fractions here); best-of-2: the ReDO reference\'s per-image '
         'protocol (the better of the mask and its inverse, per image), '
         'which flatters. Ignore pixels are excluded everywhere.')
-    write_readme_table(args.readme, table, preamble)
-    with open(args.metafile, 'w') as f:
-        yaml.safe_dump(
-            metafile(results, dataset, entries.get('collection', 'ReDO'),
-                     args.readme),
-            f,
-            sort_keys=False)
+    write_readme_table(args.readme, table, preamble, args.marker)
+    if args.metafile:
+        with open(args.metafile, 'w') as f:
+            yaml.safe_dump(
+                metafile(results, dataset, entries.get('collection', 'ReDO'),
+                         args.readme),
+                f,
+                sort_keys=False)
     if args.json_out:
         with open(args.json_out, 'w') as f:
             json.dump(results, f, indent=2, default=str)

@@ -1,10 +1,15 @@
-"""ReDO's networks and segmentor."""
+"""ReDO's networks and segmentor, and the GrabCut baseline segmentor."""
+from .diff_augment import DiffAugment
 from .discriminator import SNResNetEncoder
+from .grabcut import GrabCutSegmentor, centred_box, grabcut_mask
+from .guided_filter import refine_with_guided_filter
 from .mask_net import ReDOMaskEncoder, ReDOMaskNet, ReDOPSPHead
 from .redo import ReDO
 from .region_generators import MaskedRegionGenerator, RegionGenerators
 
 __all__ = [
     'ReDO', 'ReDOMaskNet', 'ReDOMaskEncoder', 'ReDOPSPHead',
-    'RegionGenerators', 'MaskedRegionGenerator', 'SNResNetEncoder'
+    'RegionGenerators', 'MaskedRegionGenerator', 'SNResNetEncoder', 'DiffAugment',
+    'GrabCutSegmentor', 'centred_box', 'grabcut_mask',
+    'refine_with_guided_filter'
 ]

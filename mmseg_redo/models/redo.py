@@ -5,6 +5,7 @@ from typing import Dict, Iterator, List, Optional, Tuple, Union
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
+from mmengine.logging import MessageHub
 from mmengine.optim import OptimWrapperDict
 from mmseg.models.segmentors import BaseSegmentor
 from mmseg.registry import MODELS
@@ -12,6 +13,7 @@ from mmseg.utils import (ConfigType, OptConfigType, OptMultiConfig,
                          OptSampleList, SampleList)
 
 from ..utils.checkpoint import check_state_dict_compatible
+from .guided_filter import refine_with_guided_filter
 
 #: The networks updated together by the generator-side loss.
 GENERATOR_SIDE = ('mask_net', 'region_generators', 'z_encoder')
@@ -53,6 +55,43 @@ def generator_side_loss(d_fake: torch.Tensor, z: torch.Tensor,
         loss_gan=-d_fake.mean(), loss_z=lambda_z * F.mse_loss(z_pred, z))
 
 
+def mask_prior_losses(masks: torch.Tensor, min_area: float,
+                      area_weight: float,
+                      binarization_weight: float) -> Dict[str, torch.Tensor]:
+    """Priors against collapsed and fuzzy masks (MOVE's two terms).
+
+    ``area_weight * mean(relu(min_area - area))``, the area of every region
+    of every image, is zero unless a region shrinks below ``min_area``;
+    ``binarization_weight * mean(min(m, 1 - m))`` pulls soft masks towards
+    0 or 1, so that the redraws see the hard masks predict() gives.
+    """
+    area = masks.mean(dim=(2, 3))
+    return dict(
+        loss_area=area_weight * F.relu(min_area - area).mean(),
+        loss_binary=binarization_weight *
+        torch.minimum(masks, 1.0 - masks).mean())
+
+
+def mask_consistency_loss(masks: torch.Tensor,
+                          masks_of_composites: torch.Tensor,
+                          weight: float) -> Dict[str, torch.Tensor]:
+    """``weight * mean|F(composite_k) - F(image)|`` over every redraw k.
+
+    Redrawing region k leaves every region where it was, so the mask net
+    should give a composite the masks of its source image (the target,
+    ``masks``, is detached: only the masks of composites are pulled).
+
+    Args:
+        masks (Tensor): Masks of the source images, (B, n, H, W).
+        masks_of_composites (Tensor): Masks of the composites, (B, n, n,
+            H, W), the redrawn region first.
+        weight (float): The loss weight.
+    """
+    target = masks.detach().unsqueeze(1).expand_as(masks_of_composites)
+    return dict(
+        loss_consistency=weight * (masks_of_composites - target).abs().mean())
+
+
 @MODELS.register_module()
 class ReDO(BaseSegmentor):
     """ReDO (Chen, Artieres, Denoyer, NeurIPS 2019).
@@ -86,6 +125,20 @@ class ReDO(BaseSegmentor):
             them with the updated mask net and generators, as the reference
             does. Saves a mask-net and a generator forward pass per
             iteration, but changes the algorithm slightly. Defaults to False.
+        augment (dict, optional): Config of a differentiable augmentation
+            (:class:`DiffAugment`) applied to every image the discriminator
+            sees, real images and composites, in both steps; its ADA
+            controller is fed D's outputs on the real images. None (the
+            default, the reference) augments nothing.
+        mask_priors (dict, optional): Weights of :func:`mask_prior_losses`,
+            added to the generator-side loss (they reach the mask net
+            only): ``min_area`` (float), ``area_weight`` (float),
+            ``binarization_weight`` (float) and ``binarization_ramp_iters``
+            (int, iterations over which the binarisation weight grows
+            linearly from 0). None (the default, the reference) adds none.
+        consistency_weight (float): Weight of
+            :func:`mask_consistency_loss` (one more mask-net pass over the
+            composites); 0 (the default, the reference) skips it.
         fast_path (dict, optional): Speed settings that leave the algorithm
             unchanged; None (the default) is the exact fp32 eager step. Keys:
             ``amp_dtype`` ('bfloat16' or 'float16'): autocast the networks'
@@ -97,7 +150,10 @@ class ReDO(BaseSegmentor):
             unchanged), with the dict as its options; CUDA only, like
             ``amp_dtype``.
         train_cfg (dict, optional): Unused; accepted for mmseg's APIs.
-        test_cfg (dict, optional): Unused; accepted for mmseg's APIs.
+        test_cfg (dict, optional): mmseg's test settings. ``guided_filter``
+            (dict, optional): ``radius``, ``eps`` and ``guide`` of
+            :func:`refine_with_guided_filter`, which sharpens predictions
+            at ``ori_shape`` with the photo's edges; absent: no filter.
         data_preprocessor (dict, optional): Config of
             ``SegDataPreProcessor``; use mean = std = 127.5 so images are in
             [-1, 1] like the generators' tanh output.
@@ -114,6 +170,9 @@ class ReDO(BaseSegmentor):
                  lambda_z: float = 5.0,
                  init_gain: float = 0.8,
                  reuse_composites: bool = False,
+                 augment: OptConfigType = None,
+                 mask_priors: Optional[dict] = None,
+                 consistency_weight: float = 0.0,
                  fast_path: Optional[dict] = None,
                  train_cfg: OptConfigType = None,
                  test_cfg: OptConfigType = None,
@@ -131,6 +190,9 @@ class ReDO(BaseSegmentor):
         self.lambda_z = lambda_z
         self.init_gain = init_gain
         self.reuse_composites = reuse_composites
+        self.augment = MODELS.build(augment) if augment else None
+        self.mask_priors = dict(mask_priors) if mask_priors else None
+        self.consistency_weight = consistency_weight
         self.fast_path = dict(fast_path or {})
         self._fast_path_ready = False
         self.train_cfg = train_cfg
@@ -205,10 +267,14 @@ class ReDO(BaseSegmentor):
 
         1. Generator side (mask net, region generators, z-encoder, one
            backward pass, D frozen): ``-D(composites) + lambda_z *
-           MSE(z, z_encoder(sum_k painted_k))``.
+           MSE(z, z_encoder(sum_k painted_k))``, plus the mask priors and
+           the mask consistency where the config asks for them.
         2. Discriminator: hinge loss on the real half and on the composites
            recomputed without gradients from the *updated* networks and the
            same z.
+
+        With ``augment``, D sees every image (real or composite, in both
+        steps) through the differentiable augmentation.
 
         Args:
             data (dict): A batch from the dataloader.
@@ -228,10 +294,22 @@ class ReDO(BaseSegmentor):
         with frozen(self.discriminator), self._autocast():
             masks = self.mask_net(images)
             composites, painted = self.redraw(images, masks, z)
-            d_fake = self.discriminator(composites.flatten(0, 1))
+            d_fake = self.discriminator(
+                self._augment(composites.flatten(0, 1)))
             z_pred = self.predict_z(painted.sum(dim=1))
+            if self.consistency_weight:
+                masks_of_composites = self.mask_net(
+                    composites.detach().flatten(0, 1)).unflatten(
+                        0, composites.shape[:2])
         g_losses = generator_side_loss(d_fake.float(), z, z_pred.float(),
                                        self.lambda_z)
+        if self.mask_priors:
+            g_losses.update(self._mask_prior_losses(masks.float()))
+        if self.consistency_weight:
+            g_losses.update(
+                mask_consistency_loss(masks.float(),
+                                      masks_of_composites.float(),
+                                      self.consistency_weight))
         g_loss, g_log = self.parse_losses(g_losses)
         optim_wrapper[GENERATOR_SIDE[0]].backward(g_loss)
         for name in GENERATOR_SIDE:
@@ -248,8 +326,12 @@ class ReDO(BaseSegmentor):
                     composites, _ = self.redraw(images, self.mask_net(images),
                                                 z)
             d_out = self.discriminator(
-                torch.cat([real_images, composites.flatten(0, 1)])).float()
+                self._augment(
+                    torch.cat([real_images,
+                               composites.flatten(0, 1)]))).float()
         d_real, d_fake = d_out[:real_images.size(0)], d_out[real_images.size(0):]
+        if self.augment is not None:
+            self.augment.update(d_real)
         d_loss, d_log = self.parse_losses(
             hinge_discriminator_loss(d_real, d_fake))
         optim_wrapper['discriminator'].update_params(d_loss)
@@ -260,7 +342,29 @@ class ReDO(BaseSegmentor):
             (key, value) for key, value in d_log.items() if key != 'loss')
         for k, area in enumerate(masks.detach().mean(dim=(0, 2, 3))):
             log_vars[f'area_{k}'] = area
+        if self.augment is not None:
+            log_vars.update(self.augment.stats())
         return log_vars
+
+    def _augment(self, images: torch.Tensor) -> torch.Tensor:
+        """What the discriminator sees of ``images``."""
+        return images if self.augment is None else self.augment(images)
+
+    def _mask_prior_losses(self,
+                           masks: torch.Tensor) -> Dict[str, torch.Tensor]:
+        """:func:`mask_prior_losses` with the binarisation weight ramped in.
+
+        The ramp lets the masks find the object while still soft before
+        they are pushed to 0 or 1.
+        """
+        priors = self.mask_priors
+        ramp = priors.get('binarization_ramp_iters', 0)
+        it = MessageHub.get_current_instance().get_info('iter', 0)
+        scale = min(1.0, it / ramp) if ramp else 1.0
+        return mask_prior_losses(
+            masks, priors.get('min_area', 0.0),
+            priors.get('area_weight', 0.0),
+            scale * priors.get('binarization_weight', 0.0))
 
     # ------------------------------------------------------------------
     # Fast path: the same computation, laid out and compiled for speed
@@ -319,6 +423,9 @@ class ReDO(BaseSegmentor):
                 data_samples: OptSampleList = None) -> SampleList:
         """Segment ``inputs``; see :meth:`encode_decode`.
 
+        With ``test_cfg.guided_filter``, the object probability is then
+        sharpened at ``ori_shape`` by :func:`refine_with_guided_filter`.
+
         Returns:
             list[SegDataSample]: With ``seg_logits`` and ``pred_sem_seg``
             (0 = background, 1 = object) at each image's ``ori_shape``.
@@ -327,8 +434,14 @@ class ReDO(BaseSegmentor):
             metas = [dict(ori_shape=inputs.shape[2:])] * inputs.size(0)
         else:
             metas = [sample.metainfo for sample in data_samples]
-        return self.postprocess_result(
+        samples = self.postprocess_result(
             self.encode_decode(inputs, metas), data_samples)
+        guided = (self.test_cfg or {}).get('guided_filter')
+        if guided is not None:
+            for sample, image in zip(samples, inputs):
+                refine_with_guided_filter(sample, image,
+                                          self.data_preprocessor, **guided)
+        return samples
 
     def _forward(self,
                  inputs: torch.Tensor,

@@ -3,12 +3,19 @@
 Reads the ``vis_data/scalars.json`` that mmengine's ``LocalVisBackend``
 writes (one JSON record per logged training iteration, with ``iter``, and
 one per validation, without it), and draws two panels into a PNG:
-validation object IoU and mIoU (and the reference's best-of-2 IoU when
-logged), and every training loss (keys containing ``loss``).
+validation object IoU and mIoU (and, when logged, the reference's
+best-of-2 IoU and ``LabelFreeMaskScore``'s ``label_free_score``, dashed,
+to set the label-free checkpoint choice against the true IoU), and every
+training loss (keys containing ``loss``).
+
+With several work dirs, one panel compares their validation object IoU
+(``--labels`` names them), e.g. two recipes and their seeds.
 
 Example:
     python tools/analysis_tools/plot_curves.py work_dirs/redo_flowers17_cpu \
         --out curves.png
+    python tools/analysis_tools/plot_curves.py work_dirs/run_a work_dirs/run_b \
+        --labels "recipe A" "recipe B" --out compare.png
 """
 import argparse
 import glob
@@ -30,7 +37,10 @@ VAL_KEYS = {
     'object_iou': ('object IoU', 1.0),
     'mIoU': ('mIoU', 0.01),
     'redo_iou_best_of_2': ('best-of-2 IoU (ref.)', 1.0),
+    'label_free_score': ('label-free score (no labels)', 1.0),
 }
+#: Scores computed without labels: drawn dashed.
+LABEL_FREE_KEYS = ('label_free_score', )
 
 
 def find_scalars(path: str) -> List[str]:
@@ -104,7 +114,12 @@ def plot_curves(train: Series,
     fig, (ax_val, ax_loss) = plt.subplots(
         1, 2, figsize=(12, 4.5), constrained_layout=True)
     for key, (iters, values) in val.items():
-        ax_val.plot(iters, values, marker='o', label=VAL_KEYS[key][0])
+        ax_val.plot(
+            iters,
+            values,
+            marker='o',
+            linestyle='--' if key in LABEL_FREE_KEYS else '-',
+            label=VAL_KEYS[key][0])
     ax_val.set(
         xlabel='iteration', ylabel='validation score', title='validation')
     ax_val.set_ylim(0, 1)
@@ -128,20 +143,69 @@ def plot_curves(train: Series,
     plt.close(fig)
 
 
+def plot_comparison(runs: Dict[str, Series],
+                    out: str,
+                    key: str = 'object_iou',
+                    title: Optional[str] = None) -> None:
+    """One validation score of several runs in one panel (``out``, PNG).
+
+    Args:
+        runs (dict): Label -> validation series (:func:`read_scalars`).
+        out (str): Output file.
+        key (str): The score, a key of :data:`VAL_KEYS`.
+        title (str, optional): Figure title.
+    """
+    fig, ax = plt.subplots(figsize=(7, 4.5), constrained_layout=True)
+    for label, val in runs.items():
+        if key in val:
+            ax.plot(*val[key], marker='o', markersize=3, label=label)
+    ax.set(
+        xlabel='iteration',
+        ylabel=f'validation {VAL_KEYS[key][0]}',
+        title=title or f'validation {VAL_KEYS[key][0]}')
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8)
+    fig.savefig(out, dpi=100)
+    plt.close(fig)
+
+
 def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     """Command-line flags."""
     parser = argparse.ArgumentParser(
         description='Plot validation scores and losses against iteration')
     parser.add_argument(
-        'path', help='work dir of a run, or its vis_data/scalars.json')
+        'paths',
+        nargs='+',
+        help='work dir of a run, or its vis_data/scalars.json; several to '
+        'compare their validation object IoU')
+    parser.add_argument(
+        '--labels', nargs='+', help='names of the runs (default: folders)')
     parser.add_argument('--out', default='curves.png', help='output PNG')
     parser.add_argument('--title', help='figure title')
     return parser.parse_args(argv)
 
 
 def main(argv: Optional[List[str]] = None) -> Tuple[Series, Series]:
-    """Read the run's scalars and write the PNG."""
+    """Read the runs' scalars and write the PNG.
+
+    Returns:
+        tuple[dict, dict]: The (last) run's training and validation series.
+    """
     args = parse_args(argv)
+    labels = args.labels or [
+        osp.basename(osp.normpath(p)) for p in args.paths
+    ]
+    if len(labels) != len(args.paths):
+        raise SystemExit(f'{len(args.paths)} runs but {len(labels)} labels')
+    if len(args.paths) > 1:
+        runs = {
+            label: read_scalars(find_scalars(path))[1]
+            for label, path in zip(labels, args.paths)
+        }
+        plot_comparison(runs, args.out, title=args.title)
+        print(f'wrote {args.out}: {len(runs)} runs compared')
+        return {}, runs[labels[-1]]
+    args.path = args.paths[0]
     train, val = read_scalars(find_scalars(args.path))
     plot_curves(train, val, args.out, args.title
                 or osp.basename(osp.normpath(args.path)))

@@ -1,0 +1,56 @@
+# ReDO on your own photos (one folder, no masks anywhere), sized for 2 CPU
+# cores: 64x64 images, the narrow networks and the small-data recipe of
+# redo_flowers17_small_data_cpu.py (D's augmentation, mask priors, EMA,
+# flips).
+# Set the folder with one option; tools/train.py passes a top-level
+# data_root on to the train and val dataloaders:
+#     python tools/train.py configs/redo/redo_image_folder_cpu.py \
+#         --cfg-options data_root=path/to/photos
+# or, for a path with spaces or commas (which --cfg-options mangles),
+#     python tools/train.py configs/redo/redo_image_folder_cpu.py \
+#         --data-root "path/to/My Photos"
+# The folder needs at least 20 photos; a held-out part of it (10%, 4 to
+# 200 photos) validates, without labels (configs/_base_/datasets/
+# image_folder.py).
+_base_ = [
+    '../_base_/models/redo_narrow_64x64_small_data.py',
+    '../_base_/datasets/image_folder_64x64.py',
+    '../_base_/schedules/redo_cpu_small_data.py',
+    '../_base_/default_runtime.py'
+]
+img_size = 64
+# The recipe's flips of the training photos.
+train_pipeline = [
+    dict(
+        type='CachedCompose',
+        transforms=[
+            dict(type='LoadImageFromFileChecked', color_type='color'),
+            dict(type='ResizeShorterSide', size=img_size),
+            dict(type='CenterCrop', crop_size=img_size),
+        ]),
+    dict(type='RandomFlip', prob=0.5),
+    dict(type='PackSegInputs'),
+]
+# 8 images to redraw + 8 real images for the discriminator.
+train_dataloader = dict(batch_size=16, dataset=dict(pipeline=train_pipeline))
+train_cfg = dict(max_iters=4000, val_interval=250)
+# No test split: the photos have no masks to score.
+test_cfg = None
+# The best checkpoint by the label-free score of the held-out photos
+# (LabelFreeMaskScore, from mmseg_redo/evaluation/label_free_metric.py).
+# The redraw grid of 4 held-out photos every 250 iterations, into
+# <work_dir>/redraws/ and TensorBoard.
+default_hooks = dict(
+    logger=dict(interval=25),
+    checkpoint=dict(interval=250, save_best='label_free_score'),
+    redraw=dict(
+        type='RedrawVisualizationHook',
+        interval=250,
+        num_images=4,
+        num_redraws=3))
+vis_backends = [
+    dict(type='LocalVisBackend'),
+    dict(type='TensorboardVisBackend')
+]
+visualizer = dict(
+    type='SegLocalVisualizer', vis_backends=vis_backends, name='visualizer')

@@ -1,0 +1,88 @@
+"""Transforms for scoring and predicting above the network's input size."""
+from typing import Optional
+
+import mmcv
+from mmcv.transforms import BaseTransform
+
+from mmseg.registry import TRANSFORMS
+from .processing import ResizeShorterSide
+
+
+@TRANSFORMS.register_module()
+class KeepGuideImage(BaseTransform):
+    """Keep the image as it is now as the guide of the test-time filter.
+
+    ReDO's test-time guided filter (``model.test_cfg.guided_filter``, see
+    :func:`mmseg_redo.models.guided_filter.refine_with_guided_filter`)
+    brings the mask from the network's input size up to ``ori_shape`` with
+    the edges of a guide image. Put this transform where the image has the
+    resolution the prediction is returned at (after loading for photos;
+    after the crop and ``ResetOriShape`` for scoring at the crop) and
+    before the resize to the network's size, and add ``'guide_img'`` to
+    ``PackSegInputs``' ``meta_keys``. Without it the filter uses the
+    network's input as the guide.
+
+    Adds ``guide_img``: the current ``img`` (BGR uint8, H x W x 3; not
+    copied, as later transforms make new arrays rather than writing into
+    it), shrunk to fit in ``max_side`` x ``max_side`` when larger.
+
+    Args:
+        max_side (int, optional): Longest side of the kept guide. The guide
+            travels with every sample (through data-loader workers and
+            batches), filter or not; a larger photo gets a guide at this
+            size, which the filter upsamples to the photo's. None keeps
+            every size. Defaults to 1024.
+    """
+
+    def __init__(self, max_side: Optional[int] = 1024) -> None:
+        self.max_side = max_side
+
+    def transform(self, results: dict) -> dict:
+        """Add ``guide_img``.
+
+        Args:
+            results (dict): Holds ``img``.
+
+        Returns:
+            dict: The updated results.
+        """
+        img = results['img']
+        if self.max_side and max(img.shape[:2]) > self.max_side:
+            img = mmcv.imrescale(
+                img, (self.max_side, self.max_side), interpolation='area')
+        results['guide_img'] = img
+        return results
+
+    def __repr__(self) -> str:
+        return f'{type(self).__name__}(max_side={self.max_side})'
+
+
+@TRANSFORMS.register_module()
+class ResizeImageShorterSide(ResizeShorterSide):
+    """:class:`ResizeShorterSide` of the image alone.
+
+    The maps in ``seg_fields`` (the ground truth) keep their size, as in
+    mmseg's test pipelines that load annotations after the resize: scores
+    are then computed at the size the image had before (make it
+    ``ori_shape`` with ``ResetOriShape``), e.g. a 64x64 network scored at
+    the 128x128 crop.
+
+    Args:
+        size (int): Length of the image's shorter side after resizing.
+        interpolation (str): Defaults to ``'nearest'``, as the reference.
+        backend (str): Defaults to ``'pillow'``.
+    """
+
+    def transform(self, results: dict) -> dict:
+        """Resize ``img``; leave every map in ``seg_fields`` as it is.
+
+        Args:
+            results (dict): Holds ``img``.
+
+        Returns:
+            dict: The results with ``img`` and ``img_shape`` resized.
+        """
+        seg_fields = results.pop('seg_fields', [])
+        results = super().transform(results)
+        results['seg_fields'] = seg_fields
+        return results
