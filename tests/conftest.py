@@ -152,3 +152,37 @@ def build_tiny_redo_runner(directory: str,
     if cfg_options:
         cfg.merge_from_dict(cfg_options)
     return Runner.from_cfg(cfg)
+
+
+def save_untrained_checkpoint(config: str,
+                              path: str,
+                              object_index: Optional[int] = None) -> str:
+    """Build ``config``'s model (seed 0), init it and save it to ``path``.
+
+    The checkpoint carries the object/background class names, as a trained
+    one does, so mmseg's ``init_model`` and inferencer take them from it.
+
+    Args:
+        config (str): Config file.
+        path (str): Checkpoint file to write.
+        object_index (int, optional): ReDO's object region to store.
+
+    Returns:
+        str: ``path``.
+    """
+    import torch
+    from mmengine.config import Config
+    from mmengine.runner import save_checkpoint
+    from mmseg.registry import MODELS
+
+    from mmseg_redo.datasets.base import OBJECT_METAINFO
+    torch.manual_seed(0)
+    model = MODELS.build(Config.fromfile(config).model)
+    model.init_weights()
+    if object_index is not None:
+        model.object_index.fill_(object_index)
+    save_checkpoint(
+        dict(
+            state_dict=model.state_dict(),
+            meta=dict(dataset_meta=dict(OBJECT_METAINFO))), path)
+    return path

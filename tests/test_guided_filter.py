@@ -5,13 +5,12 @@ import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
-from conftest import write_tiny_redo_config
+from conftest import save_untrained_checkpoint, write_tiny_redo_config
 from mmengine.config import Config
 from mmengine.dataset import pseudo_collate
 from mmengine.registry import init_default_scope
-from mmengine.runner import save_checkpoint
 from mmseg.apis import MMSegInferencer, inference_model, init_model
-from mmseg.registry import DATASETS, MODELS, TRANSFORMS
+from mmseg.registry import DATASETS, TRANSFORMS
 
 import mmseg_redo  # noqa: F401
 from mmseg_redo.datasets.base import OBJECT_METAINFO
@@ -199,14 +198,7 @@ def tiny(tmp_path_factory):
     work_dir = tmp_path_factory.mktemp('tiny_guided')
     config = write_tiny_redo_config(str(work_dir), extra=PIPELINES)
     init_default_scope('mmseg')  # before the function-scoped fixture
-    torch.manual_seed(0)
-    model = MODELS.build(Config.fromfile(config).model)
-    model.init_weights()
-    checkpoint = str(work_dir / 'tiny.pth')
-    save_checkpoint(
-        dict(
-            state_dict=model.state_dict(),
-            meta=dict(dataset_meta=dict(OBJECT_METAINFO))), checkpoint)
+    checkpoint = save_untrained_checkpoint(config, str(work_dir / 'tiny.pth'))
     return config, checkpoint
 
 

@@ -17,12 +17,12 @@ import mmcv
 import numpy as np
 import pytest
 import torch
-from conftest import REPO_ROOT, tiny_run_env, write_tiny_redo_config
+from conftest import (REPO_ROOT, save_untrained_checkpoint, tiny_run_env,
+                      write_tiny_redo_config)
 from mmengine.config import Config
 from mmengine.registry import init_default_scope
 from mmengine.runner import Runner, save_checkpoint
 from mmseg.apis import MMSegInferencer, inference_model, init_model
-from mmseg.registry import MODELS
 
 import mmseg_redo  # noqa: F401
 from mmseg_redo.datasets.base import OBJECT_METAINFO
@@ -190,16 +190,8 @@ def test_mmseg_inferencer_writes_overlays(trained, photo, tmp_path):
 def test_flowers17_cpu_config_predicts_whole_photos(tmp_path):
     """The shipped CPU config: a 256x256 photo in, a 256x256 mask out."""
     config = osp.join(REPO_ROOT, 'configs', 'redo', 'redo_flowers17_cpu.py')
-    cfg = Config.fromfile(config)
-    torch.manual_seed(0)
-    model = MODELS.build(cfg.model)
-    model.init_weights()
-    model.object_index.fill_(1)
-    checkpoint = str(tmp_path / 'untrained.pth')
-    save_checkpoint(
-        dict(
-            state_dict=model.state_dict(),
-            meta=dict(dataset_meta=dict(OBJECT_METAINFO))), checkpoint)
+    checkpoint = save_untrained_checkpoint(
+        config, str(tmp_path / 'untrained.pth'), object_index=1)
     loaded = init_model(config, checkpoint, device='cpu')
     assert int(loaded.object_index) == 1
     image = osp.join(FLOWERS17, 'images', 'image_0001.jpg')
@@ -221,14 +213,8 @@ def test_pseudo_labels_feed_the_refinement_config(tmp_path):
     tool = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(tool)
     config = osp.join(REPO_ROOT, 'configs', 'redo', 'redo_flowers17_cpu.py')
-    torch.manual_seed(0)
-    model = MODELS.build(Config.fromfile(config).model)
-    model.init_weights()
-    checkpoint = str(tmp_path / 'untrained.pth')
-    save_checkpoint(
-        dict(
-            state_dict=model.state_dict(),
-            meta=dict(dataset_meta=dict(OBJECT_METAINFO))), checkpoint)
+    checkpoint = save_untrained_checkpoint(config,
+                                           str(tmp_path / 'untrained.pth'))
     out = tmp_path / 'pseudo'
     root = f'train_dataloader.dataset.data_root={FLOWERS17}'
     written = tool.main([

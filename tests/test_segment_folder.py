@@ -17,15 +17,12 @@ import mmcv
 import numpy as np
 import pytest
 import torch
-from conftest import REPO_ROOT, tiny_run_env, write_tiny_redo_config
-from mmengine.config import Config
+from conftest import (REPO_ROOT, save_untrained_checkpoint, tiny_run_env,
+                      write_tiny_redo_config)
 from mmengine.registry import init_default_scope
-from mmengine.runner import save_checkpoint
 from mmseg.apis import inference_model, init_model
-from mmseg.registry import MODELS
 
 import mmseg_redo  # noqa: F401
-from mmseg_redo.datasets.base import OBJECT_METAINFO
 
 TOOL = osp.join(REPO_ROOT, 'tools', 'segment_folder.py')
 GRABCUT_CONFIG = osp.join(REPO_ROOT, 'configs', 'baselines',
@@ -122,15 +119,8 @@ def tiny_redo(tmp_path_factory):
     init_default_scope('mmseg')
     tmp = tmp_path_factory.mktemp('tiny_redo')
     config = write_tiny_redo_config(str(tmp), extra=PHOTO_PIPELINE)
-    torch.manual_seed(0)
-    model = MODELS.build(Config.fromfile(config).model)
-    model.init_weights()
-    model.object_index.fill_(1)
-    checkpoint = str(tmp / 'tiny.pth')
-    save_checkpoint(
-        dict(
-            state_dict=model.state_dict(),
-            meta=dict(dataset_meta=dict(OBJECT_METAINFO))), checkpoint)
+    checkpoint = save_untrained_checkpoint(
+        config, str(tmp / 'tiny.pth'), object_index=1)
     return config, checkpoint
 
 
