@@ -47,7 +47,7 @@ from mmseg.apis import init_model
 from mmseg.registry import TRANSFORMS
 from torch.utils.data import DataLoader, Dataset
 
-from mmseg_redo.datasets.image_folder import IMAGE_SUFFIXES
+from mmseg_redo.datasets.image_folder import IMAGE_SUFFIXES, find_images
 
 #: Images on the contact sheet at most, thumbnail and caption sizes, and
 #: thumbnails per row.
@@ -67,25 +67,16 @@ class UsageError(Exception):
 def list_images(in_dir: str) -> List[str]:
     """Image paths under ``in_dir``, relative to it, sorted.
 
-    Hidden files and folders are left out, as ``ImageFolderDataset`` does:
-    macOS' ``._*`` companions carry an image suffix but no image.
+    The images ``ImageFolderDataset`` trains on
+    (:func:`~mmseg_redo.datasets.image_folder.find_images`).
 
     Args:
         in_dir (str): The folder, searched recursively.
 
     Returns:
-        list[str]: Paths whose suffix is in ``IMAGE_SUFFIXES`` (compared
-        without regard to case).
+        list[str]: Paths relative to ``in_dir``.
     """
-    found = []
-    for dirpath, dirnames, names in os.walk(in_dir):
-        # Pruned in place so os.walk does not descend into them.
-        dirnames[:] = [d for d in dirnames if not d.startswith('.')]
-        found += [
-            osp.relpath(osp.join(dirpath, name), in_dir) for name in names if
-            name.lower().endswith(IMAGE_SUFFIXES) and not name.startswith('.')
-        ]
-    return sorted(found)
+    return [osp.relpath(path, in_dir) for path in find_images(in_dir)]
 
 
 def output_names(rel_paths: Sequence[str]) -> Dict[str, str]:

@@ -57,6 +57,35 @@ def path_rank(relative_path: str) -> str:
     return hashlib.sha1(posix.encode('utf-8')).hexdigest()
 
 
+def find_images(folder: str,
+                suffixes: Sequence[str] = IMAGE_SUFFIXES) -> List[str]:
+    """Every image file under ``folder`` (recursively), sorted.
+
+    Files ending in one of ``suffixes`` (any case); hidden files and
+    folders (names starting with ``.``, such as macOS' ``._*`` companions,
+    which carry an image suffix but no image, or ``.thumbnails``) are left
+    out. Linked folders are followed.
+
+    Args:
+        folder (str): The folder.
+        suffixes (Sequence[str]): File endings, lower case. Defaults to
+            :data:`IMAGE_SUFFIXES`.
+
+    Returns:
+        list[str]: Paths joined to ``folder``.
+    """
+    suffixes = tuple(suffixes)
+    found = []
+    for dirpath, dirnames, names in os.walk(folder, followlinks=True):
+        # Pruned in place so os.walk does not descend into them.
+        dirnames[:] = [d for d in dirnames if not d.startswith('.')]
+        found += [
+            osp.join(dirpath, name) for name in names
+            if name.lower().endswith(suffixes) and not name.startswith('.')
+        ]
+    return sorted(found)
+
+
 def find_broken_image(path: str) -> Optional[str]:
     """Why the image file at ``path`` cannot be used, or None if it can.
 
@@ -170,21 +199,13 @@ class ImageFolderDataset(ObjectSegDataset):
             raise FileNotFoundError(
                 f'image folder {folder} does not exist; set data_root (and '
                 "data_prefix['img_path']) to your folder of photos")
-        found = []
-        for dirpath, dirnames, names in os.walk(folder, followlinks=True):
-            # Pruned in place so os.walk does not descend into them.
-            dirnames[:] = [d for d in dirnames if not d.startswith('.')]
-            found += [
-                osp.join(dirpath, name) for name in names
-                if name.lower().endswith(self.suffixes)
-                and not name.startswith('.')
-            ]
+        found = find_images(folder, self.suffixes)
         if not found:
             raise FileNotFoundError(
                 f'no image ({" ".join(self.suffixes)}, any case) under '
                 f'{folder}; put your photos there or set data_root to the '
                 'folder that holds them')
-        return sorted(found)
+        return found
 
     def _choose_split(self, paths: List[str], folder: str) -> List[str]:
         """The files of ``self.split`` (see the class docstring), sorted."""

@@ -137,9 +137,9 @@ class MaskAssignmentHook(Hook):
                 data = model.data_preprocessor(batch, False)
                 masks = model.mask_net(data['inputs'])
                 device = masks.device
+                sums['border'] += self._border_mass(masks)
+                sums['images'] += masks.size(0)
                 for mask, sample in zip(masks, data['data_samples']):
-                    sums['border'] += self._border_mass(mask)
-                    sums['images'] += 1
                     if 'gt_sem_seg' not in sample:
                         sums['unlabelled'] += 1
                         continue
@@ -154,14 +154,16 @@ class MaskAssignmentHook(Hook):
             sums[key] = value.cpu()
         return sums
 
-    def _border_mass(self, mask: torch.Tensor) -> torch.Tensor:
-        """Mean soft mass of each region on the border band, one image.
+    def _border_mass(self, masks: torch.Tensor) -> torch.Tensor:
+        """Mean soft mass of each region on the border band, summed over a
+        batch's images.
 
         Args:
-            mask (Tensor): Soft masks (n, H, W).
+            masks (Tensor): Soft masks (B, n, H, W).
         """
-        band = border_band(*mask.shape[-2:], self.border_fraction, mask.device)
-        return mask[:, band].mean(dim=1).double().cpu()
+        band = border_band(*masks.shape[-2:], self.border_fraction,
+                           masks.device)
+        return masks[:, :, band].mean(dim=2).sum(dim=0).double().cpu()
 
     def _region_overlaps(self, mask: torch.Tensor, sample):
         """Intersection and union of each region with the object, one image.
