@@ -15,7 +15,7 @@ from mmseg.registry import DATASETS, TRANSFORMS
 import mmseg_redo  # noqa: F401
 from mmseg_redo.datasets.base import OBJECT_METAINFO
 from mmseg_redo.models.guided_filter import (box_filter, guided_filter,
-                                             rgb_to_guide)
+                                             rgb_to_guide, solve_symmetric)
 
 GUIDED = dict(radius=2, eps=1e-3, guide='luminance')
 
@@ -67,6 +67,26 @@ def test_filter_moves_a_blurred_mask_to_the_guide_edge():
     blurred = box_filter(sharp.roll(2, dims=-1), 3)
     out = guided_filter(guide, blurred, radius=4, eps=1e-3)
     assert_follows_the_edge(out, sharp, blurred)
+
+
+def test_box_filter_with_a_radius_beyond_the_image_is_the_image_mean():
+    torch.manual_seed(0)
+    x = torch.rand(2, 1, 5, 6)
+    torch.testing.assert_close(
+        box_filter(x, 40), x.mean(dim=(-2, -1), keepdim=True).expand_as(x))
+
+
+@pytest.mark.parametrize('channels', [1, 3])
+def test_closed_form_solve_matches_lapack(channels):
+    torch.manual_seed(0)
+    factors = torch.randn(2, channels, channels, 4, 5, dtype=torch.float64)
+    matrices = torch.einsum('bijhw,bkjhw->bikhw', factors, factors)
+    rhs = torch.randn(2, channels, 3, 4, 5, dtype=torch.float64)
+    eye = torch.eye(channels, dtype=torch.float64)
+    expected = torch.linalg.solve(
+        (matrices + 1e-3 * eye.view(1, channels, channels, 1, 1)).permute(
+            0, 3, 4, 1, 2), rhs.permute(0, 3, 4, 1, 2)).permute(0, 3, 4, 1, 2)
+    torch.testing.assert_close(solve_symmetric(matrices, rhs, 1e-3), expected)
 
 
 def test_huge_eps_is_a_double_box_blur_not_the_identity():

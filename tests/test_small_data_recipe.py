@@ -1,5 +1,7 @@
 """Tests of the small-data recipe: D's augmentation, mask priors,
 consistency and the EMA of the weights."""
+import os.path as osp
+
 import pytest
 import torch
 from mmengine.config import Config
@@ -7,7 +9,7 @@ from mmengine.hooks import Hook
 from mmengine.logging import MessageHub
 from mmengine.optim import build_optim_wrapper
 from mmengine.registry import init_default_scope
-from mmseg.registry import HOOKS, MODELS
+from mmseg.registry import DATASETS, HOOKS, MODELS
 
 import mmseg_redo  # noqa: F401
 from mmseg_redo.models.diff_augment import DiffAugment
@@ -15,6 +17,9 @@ from mmseg_redo.models.redo import mask_consistency_loss, mask_prior_losses
 from test_models import batch, build_model, tiny_cfg
 
 RECIPE = 'configs/redo/redo_flowers17_small_data_cpu.py'
+FLOWERS17 = osp.join(
+    osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))), 'shared',
+    'data', 'flowers17')
 
 
 @pytest.fixture(autouse=True)
@@ -180,6 +185,22 @@ def test_reference_model_has_no_recipe_term():
     assert model.consistency_weight == 0
 
 
+def test_scoring_at_128_feeds_the_network_64_and_keeps_mask_and_guide_128():
+    if not osp.isfile(osp.join(FLOWERS17, 'test.txt')):
+        pytest.skip(f'Flowers-17 not found at {FLOWERS17} (../shared/data '
+                    'beside the repository)')
+    cfg = Config.fromfile(
+        'configs/redo/redo_flowers17_small_data_cpu_test128.py')
+    cfg.test_dataloader.dataset.data_root = FLOWERS17
+    sample = DATASETS.build(cfg.test_dataloader.dataset)[0]
+    assert tuple(sample['inputs'].shape) == (3, 64, 64)
+    data_sample = sample['data_samples']
+    assert tuple(data_sample.gt_sem_seg.shape) == (128, 128)
+    assert tuple(data_sample.ori_shape) == (128, 128)
+    assert data_sample.guide_img.shape == (128, 128, 3)
+    assert cfg.model.test_cfg.guided_filter is not None
+
+
 def test_recipe_config_averages_weights_before_choosing_the_object():
     cfg = Config.fromfile(RECIPE)
     hooks = [h['type'] for h in cfg.custom_hooks]
@@ -189,6 +210,9 @@ def test_recipe_config_averages_weights_before_choosing_the_object():
     assert ema['priority'] == 'HIGH'
     assert cfg.model.augment.type == 'DiffAugment'
     assert cfg.model.mask_priors.min_area == 0.05
+    assert cfg.model.consistency_weight > 0
+    # The binarisation prior made validation fall late: not in the recipe.
+    assert not cfg.model.mask_priors.get('binarization_weight')
 
 
 @HOOKS.register_module()

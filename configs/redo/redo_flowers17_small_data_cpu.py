@@ -1,10 +1,11 @@
 # ReDO on Flowers-17 at 64x64 with the small-data recipe (the benchmark
 # table's recipe row; redo_flowers17_cpu.py stays the reference recipe's
 # row): the same narrow networks, data and budget, plus ADA-steered
-# augmentation of the discriminator's inputs, mask priors, an EMA of the
-# weights for validation and inference, and horizontal flips of the
-# training photos; at test time, the object mask is sharpened by a guided
-# filter with the photo's colours as the guide.
+# augmentation of the discriminator's inputs, a minimum-area prior, mask
+# consistency (a composite keeps its photo's masks), an EMA of the weights
+# for validation and inference, and horizontal flips of the training
+# photos; at test time, the object mask is sharpened by a guided filter
+# with the photo's colours as the guide. Measurements: configs/redo/README.md.
 _base_ = [
     '../_base_/models/redo_narrow_64x64_small_data.py',
     '../_base_/datasets/flowers17_64x64.py',

@@ -1,7 +1,7 @@
 # ReDO on your own photos (one folder, no masks anywhere), sized for 2 CPU
 # cores: 64x64 images, the narrow networks and the small-data recipe of
-# redo_flowers17_small_data_cpu.py (D's augmentation, mask priors, EMA,
-# flips).
+# redo_flowers17_small_data_cpu.py (D's augmentation, area prior, mask
+# consistency, EMA, flips, test-time guided filter).
 # Set the folder with one option; tools/train.py passes a top-level
 # data_root on to the train and val dataloaders:
 #     python tools/train.py configs/redo/redo_image_folder_cpu.py \
