@@ -163,6 +163,30 @@ def test_stability_compares_with_the_previous_evaluation():
     assert changed['label_free_score'] == changed['lf_stability']
 
 
+def test_default_score_prefers_settled_masks_to_moving_confident_ones():
+    a, b = _square(4, 4, 8), _square(4, 8, 8)
+    settled, moving = LabelFreeMaskScore(), LabelFreeMaskScore()
+    _evaluate(settled, [0.2 + 0.6 * a], ['x.jpg'])
+    _evaluate(moving, [0.2 + 0.6 * a], ['x.jpg'])
+    # Less confident but unchanged, against more confident but moved.
+    kept = _evaluate(settled, [0.2 + 0.6 * a], ['x.jpg'])
+    moved = _evaluate(moving, [0.01 + 0.98 * b], ['x.jpg'])
+    assert moved['lf_confidence'] > kept['lf_confidence']
+    assert kept['label_free_score'] > moved['label_free_score']
+    assert moved['label_free_score'] == pytest.approx(0.98 * 32 / 96)
+    assert kept['label_free_score'] == pytest.approx(0.6)
+
+
+def test_default_score_rejects_confident_stable_empty_masks():
+    metric = LabelFreeMaskScore()
+    empty = torch.zeros(SIZE, SIZE)
+    _evaluate(metric, [empty], ['x.jpg'])
+    collapsed = _evaluate(metric, [empty], ['x.jpg'])
+    assert collapsed['lf_confidence'] > 0.9
+    assert collapsed['lf_stability'] == pytest.approx(1.0)
+    assert collapsed['label_free_score'] == 0.0
+
+
 def test_area_penalises_empty_and_whole_masks():
     empty, whole = torch.zeros(SIZE, SIZE), torch.ones(SIZE, SIZE)
     scores = _evaluate(
@@ -306,3 +330,38 @@ def test_selection_summary_by_hand():
     assert summary['lf_confidence']['spearman'] == pytest.approx(-1.0)
     assert summary['last']['gap'] == pytest.approx(0.7 - 0.8)
     assert math.isnan(summary['lf_area']['spearman'])  # constant
+
+
+def test_selection_tool_summarises_saved_rows_at_every_stop(tmp_path, capsys):
+    tool = load_tool('tools/analysis_tools/label_free_selection.py')
+    # Saved before confidence_stability_area existed: it is recomputed.
+    basic = ('confidence', 'stability', 'area', 'border')
+    rows = []
+    for i, (val_iou, test_iou, conf) in enumerate([(0.5, 0.5, 0.9),
+                                                   (0.7, 0.7, 0.5),
+                                                   (0.6, 0.6, 0.7)]):
+        row = {f'lf_{c}': 1.0 for c in basic}
+        row.update(
+            iter=1000 * (i + 1),
+            val_iou=val_iou,
+            test_iou=test_iou,
+            val_iou_labels=val_iou,
+            test_iou_labels=test_iou,
+            lf_confidence=conf)
+        rows.append(row)
+    saved = tmp_path / 'rows.json'
+    saved.write_text(json.dumps({'run': {'rows': rows}}))
+    results = tool.main(['--rows', str(saved), '--stops-from', '2000'])
+    assert results['run']['rows'][0]['lf_confidence_stability_area'] == 0.9
+    stops = results['run']['stops']
+    # Stopped at 2000: confidence keeps 1000 (0.5 against 0.7); stopped at
+    # 3000: the same (0.5 against 0.7). The last checkpoint: 0 then -0.1.
+    conf = stops['lf_confidence']
+    assert conf['stops'] == 2
+    assert conf['mean'] == pytest.approx(-0.2)
+    assert conf['worst'] == pytest.approx(-0.2)
+    last = stops['last']
+    assert last['mean'] == pytest.approx(-0.05)
+    assert last['worst'] == pytest.approx(-0.1)
+    assert last['worst_stop'] == 3000
+    assert "Gap to the val masks' pick" in capsys.readouterr().out

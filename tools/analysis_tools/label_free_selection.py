@@ -22,9 +22,17 @@ selector's score with the val object IoU over the checkpoints. ``last``
 (no selection) is a baseline. Several work dirs are scored one after the
 other and summarised together (mean gaps, mean rho where defined).
 
+With ``--stops-from ITER`` each run is also summarised as if it had
+stopped at each of its checkpoints from ITER on (a time budget, a crash):
+per selector the mean and the worst gap over those stopping points. With
+``--rows`` the arguments are JSON files written by ``--out``, summarised
+together without scoring the checkpoints again.
+
 Example:
     OMP_NUM_THREADS=1 python tools/analysis_tools/label_free_selection.py \
         work_dirs/redo_flowers17_cpu --out label_free_selection.json
+    python tools/analysis_tools/label_free_selection.py --rows \
+        label_free_selection.json other_runs.json --stops-from 1500
 """
 import argparse
 import glob
@@ -43,7 +51,7 @@ from scipy.stats import spearmanr
 
 from mmseg.registry import MODELS
 from mmseg_redo.engine.hooks import MaskAssignmentHook
-from mmseg_redo.evaluation.label_free_metric import CANDIDATES
+from mmseg_redo.evaluation.label_free_metric import CANDIDATES, COMBINATIONS
 
 #: Selectors compared: name -> (score it maximises, None = the last
 #: checkpoint; test IoU column it yields).
@@ -180,6 +188,25 @@ def evaluate_run(work_dir: str,
     return rows
 
 
+def read_rows(paths: Sequence[str]) -> Dict[str, List[dict]]:
+    """Each run's checkpoint rows from JSON files that ``--out`` wrote.
+
+    Combined candidates missing from rows saved before they existed are
+    computed from the basic ones, as ``LabelFreeMaskScore`` does.
+    """
+    runs = {}
+    for path in paths:
+        with open(path) as f:
+            for run, saved in json.load(f).items():
+                for row in saved['rows']:
+                    for name, parts in COMBINATIONS.items():
+                        row.setdefault(
+                            f'lf_{name}',
+                            float(np.prod([row[f'lf_{p}'] for p in parts])))
+                runs[run] = saved['rows']
+    return runs
+
+
 def pick(rows: List[dict], selector: str) -> dict:
     """The checkpoint a selector keeps (first maximum, or the last one)."""
     score, _ = SELECTORS[selector]
@@ -215,6 +242,39 @@ def summarise(rows: List[dict]) -> Dict[str, dict]:
     return summary
 
 
+def stop_summary(rows: List[dict], stops_from: int) -> Dict[str, dict]:
+    """Per selector, its gap as if the run had stopped at each checkpoint.
+
+    A run may end at any checkpoint (a time budget, a crash, a user's
+    patience); a selector is only as good as its worst stopping point.
+
+    Args:
+        rows (list[dict]): The run's checkpoints, in order.
+        stops_from (int): Earliest stopping iteration considered.
+
+    Returns:
+        dict[str, dict]: ``mean`` and ``worst`` gap (to the val masks'
+        pick among the same checkpoints), ``worst_stop`` (the iteration of
+        the worst one) and ``stops`` (how many stopping points).
+    """
+    stops = [k for k in range(1, len(rows) + 1)
+             if rows[k - 1]['iter'] >= stops_from]
+    if not stops:
+        raise ValueError(f'no checkpoint at or after iteration {stops_from}')
+    gaps = {selector: [] for selector in SELECTORS}
+    for k in stops:
+        for selector, summary in summarise(rows[:k]).items():
+            gaps[selector].append(summary['gap'])
+    return {
+        selector: dict(
+            mean=float(np.mean(g)),
+            worst=float(np.min(g)),
+            worst_stop=rows[stops[int(np.argmin(g))] - 1]['iter'],
+            stops=len(stops))
+        for selector, g in gaps.items()
+    }
+
+
 def rank_correlation(values: List[float], reference: List[float]) -> float:
     """Spearman's rho; NaN when ``values`` is empty or constant."""
     if len(set(values)) < 2:
@@ -242,6 +302,13 @@ def format_row(row: dict) -> str:
     return '| ' + ' | '.join(cells) + ' |'
 
 
+def markdown_table(header: List[str], body: List[List[str]]) -> str:
+    """A markdown table from its header and rows of cells."""
+    lines = ['| ' + ' | '.join(header) + ' |', '|' + '---|' * len(header)]
+    lines += ['| ' + ' | '.join(cells) + ' |' for cells in body]
+    return '\n'.join(lines)
+
+
 def summary_table(summaries: Dict[str, Dict[str, dict]]) -> str:
     """Markdown: per selector, each run's pick and gaps; the means."""
     runs = list(summaries)
@@ -249,7 +316,7 @@ def summary_table(summaries: Dict[str, Dict[str, dict]]) -> str:
         f'{osp.basename(osp.normpath(r))}: iter / test IoU / gap / '
         'gap vs labels / rho' for r in runs
     ] + ['mean gap', 'mean gap vs labels', 'mean rho']
-    lines = ['| ' + ' | '.join(header) + ' |', '|' + '---|' * len(header)]
+    body = []
     for selector in SELECTORS:
         cells = [selector]
         for run in runs:
@@ -263,8 +330,27 @@ def summary_table(summaries: Dict[str, Dict[str, dict]]) -> str:
         rhos = [summaries[r][selector]['spearman'] for r in runs]
         defined = [rho for rho in rhos if not np.isnan(rho)]
         cells.append(f'{np.mean(defined):.2f}' if defined else 'nan')
-        lines.append('| ' + ' | '.join(cells) + ' |')
-    return '\n'.join(lines)
+        body.append(cells)
+    return markdown_table(header, body)
+
+
+def stop_table(stops: Dict[str, Dict[str, dict]]) -> str:
+    """Markdown: per selector, each run's mean and worst stopping gap."""
+    runs = list(stops)
+    header = ['selector'] + [
+        f'{osp.basename(osp.normpath(r))}: mean / worst (at)' for r in runs
+    ] + ['mean', 'worst']
+    body = []
+    for selector in SELECTORS:
+        per_run = [stops[run][selector] for run in runs]
+        body.append([selector] + [
+            f'{s["mean"]:+.3f} / {s["worst"]:+.3f} ({s["worst_stop"]})'
+            for s in per_run
+        ] + [
+            f'{np.mean([s["mean"] for s in per_run]):+.3f}',
+            f'{min(s["worst"] for s in per_run):+.3f}'
+        ])
+    return markdown_table(header, body)
 
 
 def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
@@ -273,7 +359,10 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
         description='Compare label-free checkpoint scores with the true '
         'validation object IoU')
     parser.add_argument(
-        'work_dirs', nargs='+', help='work dirs of runs (iter_*.pth each)')
+        'work_dirs',
+        nargs='+',
+        help='work dirs of runs (iter_*.pth each), or with --rows, JSON '
+        'files that --out wrote')
     parser.add_argument(
         '--config', help='config of the runs (default: the dumped one)')
     parser.add_argument(
@@ -283,6 +372,16 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
         help='object-region assignment before scoring (default: border, '
         'as a run without labels assigns it)')
     parser.add_argument('--out', help='write rows and summaries as JSON')
+    parser.add_argument(
+        '--rows',
+        action='store_true',
+        help='read the checkpoints\' scores from JSON files of --out '
+        'instead of scoring checkpoints (to summarise runs together)')
+    parser.add_argument(
+        '--stops-from',
+        type=int,
+        help='also summarise as if each run had stopped at each of its '
+        'checkpoints from this iteration on: mean and worst gap')
     parser.add_argument(
         '--cfg-options',
         nargs='+',
@@ -295,16 +394,27 @@ def main(argv: Optional[List[str]] = None) -> Dict[str, dict]:
     """Score every run, print the tables, optionally write the JSON."""
     args = parse_args(argv)
     results = {}
-    for work_dir in args.work_dirs:
-        print(f'\n{work_dir} (object region by the {args.rule} rule)\n'
-              f'{checkpoint_table_header()}')
-        rows = evaluate_run(work_dir, args.config, args.rule, args.cfg_options)
-        results[work_dir] = dict(rows=rows, summary=summarise(rows))
+    if args.rows:
+        for run, rows in read_rows(args.work_dirs).items():
+            results[run] = dict(rows=rows, summary=summarise(rows))
+    else:
+        for work_dir in args.work_dirs:
+            print(f'\n{work_dir} (object region by the {args.rule} rule)\n'
+                  f'{checkpoint_table_header()}')
+            rows = evaluate_run(work_dir, args.config, args.rule,
+                                args.cfg_options)
+            results[work_dir] = dict(rows=rows, summary=summarise(rows))
     summaries = {run: r['summary'] for run, r in results.items()}
     print('\nCheckpoint kept by each selector: its test object IoU, the '
           "gap to the val masks' pick (same assignment), the gap to the "
           'labelled pipeline, Spearman rho with val object IoU\n' +
           summary_table(summaries))
+    if args.stops_from is not None:
+        for run, result in results.items():
+            result['stops'] = stop_summary(result['rows'], args.stops_from)
+        print(f'\nGap to the val masks\' pick had each run stopped at each '
+              f'of its checkpoints from iteration {args.stops_from} on\n' +
+              stop_table({run: r['stops'] for run, r in results.items()}))
     if args.out:
         with open(args.out, 'w') as f:
             json.dump(results, f, indent=1)

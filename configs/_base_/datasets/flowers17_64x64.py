@@ -46,16 +46,16 @@ eval_pipeline = [
 # like the training images but not cropped, so the prediction covers the
 # whole photo and comes back at the photo's own size. mmcv's stock loader
 # (decoding as LoadImageFromFileChecked does) because inference_model and
-# MMSegInferencer look for it by name. The photo at its own size is kept as
-# the guide of the test-time guided filter (model.test_cfg.guided_filter).
+# MMSegInferencer look for it by name. The test-time guided filter
+# (model.test_cfg.guided_filter) is guided by the network's input,
+# upsampled: see KeepGuideImage for why not by the photo.
 test_pipeline = [
     dict(
         type='LoadImageFromFile',
         imdecode_backend='pillow',
         color_type='color_ignore_orientation'),
-    dict(type='KeepGuideImage'),
     dict(type='ResizeShorterSide', size=img_size),
-    dict(type='PackSegInputs', meta_keys={{_base_.guide_meta_keys}}),
+    dict(type='PackSegInputs'),
 ]
 train_dataloader = dict(
     batch_size=16,

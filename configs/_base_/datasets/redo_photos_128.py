@@ -28,12 +28,6 @@ eval_pipeline = [
     dict(type='ResetOriShape'),
     dict(type='PackSegInputs'),
 ]
-# PackSegInputs' default meta keys and the photo kept by KeepGuideImage,
-# the guide of the test-time guided filter (model.test_cfg.guided_filter;
-# ignored without it).
-guide_meta_keys = ('img_path', 'seg_map_path', 'ori_shape', 'img_shape',
-                   'pad_shape', 'scale_factor', 'flip', 'flip_direction',
-                   'reduce_zero_label', 'guide_img')
 # Photos (mmseg's inference_model and MMSegInferencer read the top-level
 # test_pipeline): resized like the training images but not cropped, so the
 # prediction covers the whole photo and comes back at its own size. mmcv's
@@ -44,9 +38,8 @@ test_pipeline = [
         type='LoadImageFromFile',
         imdecode_backend='pillow',
         color_type='color_ignore_orientation'),
-    dict(type='KeepGuideImage'),
     dict(type='ResizeShorterSide', size=img_size),
-    dict(type='PackSegInputs', meta_keys=guide_meta_keys),
+    dict(type='PackSegInputs'),
 ]
 train_dataloader = dict(
     batch_size=20,
