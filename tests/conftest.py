@@ -12,6 +12,9 @@ from typing import Dict, List, Optional
 
 REPO_ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 VENV_PYTHON = sys.executable
+#: Real photos with masks, beside the repository; tests that need them skip
+#: where they are absent.
+FLOWERS17 = osp.join(osp.dirname(REPO_ROOT), 'shared', 'data', 'flowers17')
 
 # ---------------------------------------------------------------------------
 # Tiny ReDO training configs (reliability and distributed tests)

@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 import torch
 import yaml
-from conftest import REPO_ROOT, write_tiny_redo_config
+from conftest import FLOWERS17, REPO_ROOT, write_tiny_redo_config
 from mmengine.config import Config
 from mmengine.dataset import pseudo_collate
 from mmengine.registry import init_default_scope
@@ -26,7 +26,6 @@ from mmseg_redo.datasets.base import OBJECT_METAINFO
 from mmseg_redo.evaluation.redo_metric import binary_counts, redo_scores
 from mmseg_redo.models import grabcut_mask
 
-FLOWERS17 = osp.join(osp.dirname(REPO_ROOT), 'shared', 'data', 'flowers17')
 needs_flowers17 = pytest.mark.skipif(
     not osp.isfile(osp.join(FLOWERS17, 'test.txt')),
     reason=f'Flowers-17 not found at {FLOWERS17}')

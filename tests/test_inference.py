@@ -17,8 +17,8 @@ import mmcv
 import numpy as np
 import pytest
 import torch
-from conftest import (REPO_ROOT, save_untrained_checkpoint, tiny_run_env,
-                      write_tiny_redo_config)
+from conftest import (FLOWERS17, REPO_ROOT, save_untrained_checkpoint,
+                      tiny_run_env, write_tiny_redo_config)
 from mmengine.config import Config
 from mmengine.registry import init_default_scope
 from mmengine.runner import Runner, save_checkpoint
@@ -38,7 +38,6 @@ test_pipeline = [
     dict(type='PackSegInputs'),
 ]
 '''
-FLOWERS17 = osp.join(osp.dirname(REPO_ROOT), 'shared', 'data', 'flowers17')
 
 
 @pytest.fixture(autouse=True)

@@ -24,6 +24,14 @@ COMBINATIONS: Dict[str, Tuple[str, ...]] = {
 CANDIDATES = BASIC_CANDIDATES + tuple(COMBINATIONS)
 
 
+def combine_candidates(basic: Dict[str, float]) -> Dict[str, float]:
+    """Each combined candidate (:data:`COMBINATIONS`) from the basic ones."""
+    return {
+        name: float(np.prod([basic[part] for part in parts]))
+        for name, parts in COMBINATIONS.items()
+    }
+
+
 def border_band(height: int,
                 width: int,
                 fraction: float = 1 / 16,
@@ -186,9 +194,7 @@ class LabelFreeMaskScore(BaseMetric):
             stability=self._stability(results),
             area=float(np.mean((areas >= low) & (areas <= high))),
             border=1.0 - float(np.mean([r['border_mass'] for r in results])))
-        candidates = dict(basic)
-        for name, parts in COMBINATIONS.items():
-            candidates[name] = float(np.prod([basic[p] for p in parts]))
+        candidates = dict(basic, **combine_candidates(basic))
         scores = {f'lf_{k}': v for k, v in candidates.items()}
         scores['label_free_score'] = candidates[self.score]
         MMLogger.get_current_instance().info(

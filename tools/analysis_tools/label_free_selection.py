@@ -51,7 +51,9 @@ from scipy.stats import spearmanr
 
 from mmseg.registry import MODELS
 from mmseg_redo.engine.hooks import MaskAssignmentHook
-from mmseg_redo.evaluation.label_free_metric import CANDIDATES, COMBINATIONS
+from mmseg_redo.evaluation.label_free_metric import (BASIC_CANDIDATES,
+                                                     CANDIDATES,
+                                                     combine_candidates)
 
 #: Selectors compared: name -> (score it maximises, None = the last
 #: checkpoint; test IoU column it yields).
@@ -199,10 +201,9 @@ def read_rows(paths: Sequence[str]) -> Dict[str, List[dict]]:
         with open(path) as f:
             for run, saved in json.load(f).items():
                 for row in saved['rows']:
-                    for name, parts in COMBINATIONS.items():
-                        row.setdefault(
-                            f'lf_{name}',
-                            float(np.prod([row[f'lf_{p}'] for p in parts])))
+                    basic = {c: row[f'lf_{c}'] for c in BASIC_CANDIDATES}
+                    for name, value in combine_candidates(basic).items():
+                        row.setdefault(f'lf_{name}', value)
                 runs[run] = saved['rows']
     return runs
 
