@@ -17,7 +17,7 @@ from mmseg_redo.datasets.base import OBJECT_METAINFO
 from mmseg_redo.models.guided_filter import (box_filter, guided_filter,
                                              rgb_to_guide, solve_symmetric)
 
-GUIDED = dict(radius=2, eps=1e-3, guide='luminance')
+GUIDED = dict(radius=2, eps=1e-3, guide_channels='luminance')
 
 
 @pytest.fixture(autouse=True)
@@ -262,6 +262,25 @@ def test_inference_model_filters_only_when_asked(tiny, photo):
     torch.testing.assert_close(probs, torch.ones_like(probs))
     assert not torch.allclose(filtered.seg_logits.data,
                               reference.seg_logits.data, atol=1e-3)
+
+
+def test_the_old_guide_key_still_works_with_a_warning(tiny, photo):
+    """Configs saved before ``guide`` became ``guide_channels`` give the
+    same masks, and a warning that names the new key."""
+    config, checkpoint = tiny
+    colour = dict(GUIDED, guide_channels='rgb')
+    renamed = inference_model(
+        guided_model(config, checkpoint, guided_filter=colour), photo)
+    old = dict(radius=2, eps=1e-3, guide='rgb')
+    model = guided_model(config, checkpoint, guided_filter=old)
+    with pytest.warns(FutureWarning, match="guide_channels='rgb'"):
+        result = inference_model(model, photo)
+    torch.testing.assert_close(
+        result.seg_logits.data, renamed.seg_logits.data, atol=0, rtol=0)
+    luminance = inference_model(
+        guided_model(config, checkpoint, guided_filter=GUIDED), photo)
+    assert not torch.allclose(result.seg_logits.data,
+                              luminance.seg_logits.data, atol=1e-3)
 
 
 def test_without_a_kept_guide_the_network_input_guides(tiny, photo):

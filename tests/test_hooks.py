@@ -1,14 +1,17 @@
-"""Tests of the object-region choice and the training time budget."""
+"""Tests of the object-region choice, the training time budget and the
+hooks' shared runner helpers."""
 import logging
 from types import SimpleNamespace
 
 import torch
 import torch.nn as nn
 from mmengine.logging import MessageHub
+from mmengine.optim import OptimWrapper, OptimWrapperDict
 from mmengine.structures import PixelData
 from mmseg.structures import SegDataSample
 
 from mmseg_redo.engine.hooks import MaskAssignmentHook, TrainTimeBudgetHook
+from mmseg_redo.utils import model_device, optimizers_of, unwrap_model
 
 
 class FixedMasks(nn.Module):
@@ -83,3 +86,30 @@ def test_no_budget_leaves_the_schedule_alone():
         hook.before_train(runner)
         hook.after_train_iter(runner, batch_idx=6)
         assert runner.train_loop._max_iters == 100
+
+
+def test_runner_helpers_see_through_model_wrappers():
+    model = nn.Linear(2, 1)
+    # DataParallel is one of mmengine's MODEL_WRAPPERS; on CPU it only holds
+    # the model.
+    wrapped = nn.DataParallel(model)
+    assert unwrap_model(wrapped) is model
+    assert unwrap_model(model) is model
+    # A child that happens to be called 'module' is no wrapper.
+    holder = nn.Module()
+    holder.module = model
+    assert unwrap_model(holder) is holder
+    assert model_device(wrapped) == torch.device('cpu')
+    assert model_device(nn.Identity()) == torch.device('cpu')
+
+
+def test_runner_helpers_list_every_optimizer():
+    params = list(nn.Linear(2, 1).parameters())
+    first = torch.optim.SGD(params, lr=0.1)
+    second = torch.optim.Adam(params)
+    assert optimizers_of(OptimWrapper(first)) == [first]
+    assert optimizers_of(
+        OptimWrapperDict(a=OptimWrapper(first),
+                         b=OptimWrapper(second))) == [first, second]
+    # Before training, runner.optim_wrapper is still its config.
+    assert optimizers_of(dict(type='OptimWrapper')) == []

@@ -51,6 +51,8 @@ import yaml
 from mmengine.config import Config, DictAction
 from mmengine.runner import Runner
 
+from mmseg_redo.utils import unwrap_model
+
 TABLE_START = '<!-- benchmark-table:start -->'
 TABLE_END = '<!-- benchmark-table:end -->'
 #: Table columns: (header, function of a result row giving the cell).
@@ -287,8 +289,7 @@ def score_row(row: Dict[str, Any],
                 train_seconds=estimate_train_time(run_dir)
                 if run_dir else None,
                 val_curve=validation_curve(run_dir) if run_dir else []))
-    model = runner.model.module if hasattr(runner.model,
-                                           'module') else runner.model
+    model = unwrap_model(runner.model)
     train_time = row.get('train_time')
     if train_time == 'auto':
         seconds = [r['train_seconds'] for r in runs]

@@ -27,9 +27,7 @@ default_hooks = dict(
         interval=250,
         num_images=4,
         num_redraws=3))
-vis_backends = [
-    dict(type='LocalVisBackend'),
-    dict(type='TensorboardVisBackend')
-]
-visualizer = dict(
-    type='SegLocalVisualizer', vis_backends=vis_backends, name='visualizer')
+# TensorBoard beside the default runtime's local backend (the visualizer
+# took the base's list when the base was read, so it is given the new one).
+vis_backends = [*_base_.vis_backends, dict(type='TensorboardVisBackend')]
+visualizer = dict(vis_backends=vis_backends)

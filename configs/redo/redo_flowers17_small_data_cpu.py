@@ -5,26 +5,21 @@
 # consistency (a composite keeps its photo's masks), an EMA of the weights
 # for validation and inference, and horizontal flips of the training
 # photos; at test time, the object mask is sharpened by a guided filter
-# with the photo's colours as the guide. Measurements: configs/redo/README.md.
+# guided by the network's input, upsampled to the output size.
+# Measurements: configs/redo/README.md#small-data-recipe.
 _base_ = [
     '../_base_/models/redo_narrow_64x64_small_data.py',
     '../_base_/datasets/flowers17_64x64.py',
     '../_base_/schedules/redo_cpu_small_data.py',
     '../_base_/default_runtime.py'
 ]
-img_size = 64
 # Flips double a few hundred photos at no cost and keep every photo a
 # photo; they reach the redrawn images and the discriminator's real ones.
+# The base's training pipeline, flipped before packing:
 train_pipeline = [
-    dict(
-        type='CachedCompose',
-        transforms=[
-            dict(type='LoadImageFromFileChecked'),
-            dict(type='ResizeShorterSide', size=img_size),
-            dict(type='CenterCrop', crop_size=img_size),
-        ]),
+    *_base_.train_pipeline[:-1],
     dict(type='RandomFlip', prob=0.5),
-    dict(type='PackSegInputs'),
+    _base_.train_pipeline[-1],
 ]
 train_dataloader = dict(batch_size=16, dataset=dict(pipeline=train_pipeline))
 

@@ -18,18 +18,11 @@ _base_ = [
     '../_base_/schedules/redo_cpu_small_data.py',
     '../_base_/default_runtime.py'
 ]
-img_size = 64
-# The recipe's flips of the training photos.
+# The recipe's flips of the training photos, before packing.
 train_pipeline = [
-    dict(
-        type='CachedCompose',
-        transforms=[
-            dict(type='LoadImageFromFileChecked', color_type='color'),
-            dict(type='ResizeShorterSide', size=img_size),
-            dict(type='CenterCrop', crop_size=img_size),
-        ]),
+    *_base_.train_pipeline[:-1],
     dict(type='RandomFlip', prob=0.5),
-    dict(type='PackSegInputs'),
+    _base_.train_pipeline[-1],
 ]
 # 8 images to redraw + 8 real images for the discriminator.
 train_dataloader = dict(batch_size=16, dataset=dict(pipeline=train_pipeline))
@@ -48,9 +41,7 @@ default_hooks = dict(
         interval=250,
         num_images=4,
         num_redraws=3))
-vis_backends = [
-    dict(type='LocalVisBackend'),
-    dict(type='TensorboardVisBackend')
-]
-visualizer = dict(
-    type='SegLocalVisualizer', vis_backends=vis_backends, name='visualizer')
+# TensorBoard beside the default runtime's local backend (the visualizer
+# took the base's list when the base was read, so it is given the new one).
+vis_backends = [*_base_.vis_backends, dict(type='TensorboardVisBackend')]
+visualizer = dict(vis_backends=vis_backends)

@@ -8,8 +8,9 @@ The looks (:func:`render_synthetic_sample`'s arguments):
 
 - the default: objects are a smoothly shaded colour with a fine (1-5 pixel)
   pattern, backgrounds low-frequency coloured noise mixing a palette of
-  their own, with sensor noise over the whole image; even a colour threshold
-  chosen per image *with the labels* stays around 0.74 object IoU.
+  their own, with sensor noise over the whole image; not even a colour
+  threshold chosen per image *with the labels* separates them well
+  (docs/datasets.md).
 - ``fine_pattern=False, noise_std=0, background='coherent'``: flat shaded
   objects on scene-wide backgrounds (a colour ramp crossed by a wave).
   Every part of such a background predicts the rest, so only the object can
@@ -17,14 +18,13 @@ The looks (:func:`render_synthetic_sample`'s arguments):
   within a CPU budget (the default look formed no masks in the runs tried,
   see the project's notes). With the shared palette, ReDO's masks roughly
   follow the objects, but which region is the object flips between images
-  (object IoU 0.30 after the old demo's 5000 iterations).
+  (docs/benchmarks.md#demo-config-choices).
 - the demo's (the same with ``palette='split'``): vivid objects on muted,
   greyish scenes, like the paper's toy data (coloured digits on a grey
   background). Object and background now differ in their statistics, so
   each region generator specialises in one of them and the object is the
-  same region in every image (no polarity flips); with the demo's
-  settings, test object IoU 0.92 (best validation checkpoint, iteration
-  4500). Note that one saturation threshold for the whole
+  same region in every image (no polarity flips; the demo's scores:
+  docs/benchmarks.md). Note that one saturation threshold for the whole
   set separates this look perfectly: it shows ReDO finding that cue without
   labels, not a hard segmentation problem.
 """

@@ -1,8 +1,11 @@
 """Evaluation metrics of mmseg_redo (registered in mmseg's METRICS)."""
-from .label_free_metric import LabelFreeMaskScore, border_band
+from .label_free_metric import LabelFreeMaskScore
+from .mask_quality import (FLAGS, border_band, mask_measures, quality_flags,
+                           quality_score)
 from .redo_metric import ReDOMetric, binary_counts, redo_scores
 
 __all__ = [
-    'LabelFreeMaskScore', 'ReDOMetric', 'binary_counts', 'border_band',
+    'FLAGS', 'LabelFreeMaskScore', 'ReDOMetric', 'binary_counts',
+    'border_band', 'mask_measures', 'quality_flags', 'quality_score',
     'redo_scores'
 ]

@@ -8,6 +8,7 @@ from mmengine.evaluator import BaseMetric
 from mmengine.logging import MMLogger
 
 from mmseg.registry import METRICS
+from .mask_quality import mask_measures
 
 #: The basic candidates, each in [0, 1], higher is better.
 BASIC_CANDIDATES = ('confidence', 'stability', 'area', 'border')
@@ -30,28 +31,6 @@ def combine_candidates(basic: Dict[str, float]) -> Dict[str, float]:
         name: float(np.prod([basic[part] for part in parts]))
         for name, parts in COMBINATIONS.items()
     }
-
-
-def border_band(height: int,
-                width: int,
-                fraction: float = 1 / 16,
-                device: Optional[torch.device] = None) -> torch.Tensor:
-    """The pixels near an image's edge.
-
-    Args:
-        height (int): Image height.
-        width (int): Image width.
-        fraction (float): Band width as a fraction of the shorter side, at
-            least one pixel. Defaults to 1/16.
-        device (torch.device, optional): Device of the result.
-
-    Returns:
-        Tensor: Boolean (height, width), True on the band.
-    """
-    band_px = max(1, round(min(height, width) * fraction))
-    band = torch.ones(height, width, dtype=torch.bool, device=device)
-    band[band_px:height - band_px, band_px:width - band_px] = False
-    return band
 
 
 def object_probability(seg_logits: torch.Tensor,
@@ -101,20 +80,11 @@ class LabelFreeMaskScore(BaseMetric):
     for masks that are decided (confidence), settled (stability: a mask
     still moving between two solutions can be confident for a moment) and
     sane (area: an empty or whole-image mask can be confident and perfectly
-    stable). Each factor caught a failure of the others in
-    ``tools/analysis_tools/label_free_selection.py`` on Flowers-17 CPU runs
-    (64x64) and synthetic-data runs: confidence alone kept a transient
-    checkpoint on the synthetic data (test object IoU 0.073 below the val
-    masks' pick), confidence x stability kept an early checkpoint with
-    empty masks had a Flowers-17 run stopped before iteration 3000 (0.63
-    below). With all three, the kept checkpoint was within 0.02 of the val
-    masks' pick at the end of all ten runs of the current recipes (see
-    docs/benchmarks.md). It is no oracle: where val IoU declined late while
-    the masks grew more confident and stable (earlier recipes), it kept
-    the last checkpoint, as every candidate did, and keeping the last
-    checkpoint was as good as any score on the current recipes. The first
-    evaluation of a run (or after a resume) has no stability, so its score
-    is 0.
+    stable). Each factor caught a failure of the others; it is insurance,
+    not an oracle: a run whose masks grow more confident and stable while
+    they get worse is not caught. Measurements: docs/benchmarks.md
+    ("Label-free checkpoint score"). The first evaluation of a run (or
+    after a resume) has no stability, so its score is 0.
 
     Args:
         score (str): Candidate returned as ``label_free_score``, one of
@@ -167,15 +137,12 @@ class LabelFreeMaskScore(BaseMetric):
             prob = object_probability(sample['seg_logits']['data'],
                                       self.object_index)
             hard = sample['pred_sem_seg']['data'][0] == self.object_index
-            band = border_band(*prob.shape, self.border_fraction, prob.device)
             step = math.ceil(max(hard.shape) / self.stability_size)
             self.results.append(
                 dict(
                     img_path=sample.get('img_path'),
-                    confidence=float((2 * prob - 1).abs().mean()),
-                    area=float(hard.float().mean()),
-                    border_mass=float(prob[band].mean()),
-                    mask=hard[::step, ::step].cpu().numpy()))
+                    mask=hard[::step, ::step].cpu().numpy(),
+                    **mask_measures(prob, hard, self.border_fraction)))
 
     def compute_metrics(self, results: List[dict]) -> Dict[str, float]:
         """Reduce the per-image statistics to the candidates.

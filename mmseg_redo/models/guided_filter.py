@@ -10,6 +10,7 @@ back with the edges of the photo. Sari, Locatello and Favaro (2024) found
 a guided filter with a luminance guide the main source of their gains in
 unsupervised object segmentation.
 """
+import warnings
 from typing import Optional, Sequence, Tuple
 
 import numpy as np
@@ -22,7 +23,9 @@ from mmseg.structures import SegDataSample
 #: ITU-R BT.601 luma weights of R, G and B, as OpenCV's and mmcv's
 #: rgb2gray use.
 LUMA_WEIGHTS = (0.299, 0.587, 0.114)
-GUIDES = ('luminance', 'rgb')
+#: What the filter takes of the guide image: its luminance or its three
+#: colour channels.
+GUIDE_CHANNELS = ('luminance', 'rgb')
 
 
 def box_filter(x: torch.Tensor, radius: int) -> torch.Tensor:
@@ -31,9 +34,8 @@ def box_filter(x: torch.Tensor, radius: int) -> torch.Tensor:
     Windows are clipped at the border and averaged over the pixels they
     keep. A box is separable, and each 1-D mean is a difference of two
     cumulative sums, so the cost per pixel does not grow with the radius
-    (with average pooling it does: together with :func:`solve_symmetric`
-    this made the filter of a batch of 20 masks at 64x64, radius 32, four
-    times faster on one CPU thread, 0.09 s against 0.36 s).
+    (with average pooling it does; timings: docs/benchmarks.md, "Speed on 2
+    CPU cores").
 
     Args:
         x (Tensor): Maps, (B, C, H, W).
@@ -178,19 +180,20 @@ def guided_filter(guide: torch.Tensor,
     return (a * guide.unsqueeze(2)).sum(dim=1) + b
 
 
-def rgb_to_guide(rgb: torch.Tensor, guide: str) -> torch.Tensor:
+def rgb_to_guide(rgb: torch.Tensor, channels: str) -> torch.Tensor:
     """The guide channels of RGB images in [0, 1], (B, 3, H, W).
 
     Args:
         rgb (Tensor): Images, RGB order.
-        guide (str): 'luminance' (B, 1, H, W) or 'rgb' (the images).
+        channels (str): 'luminance' (B, 1, H, W) or 'rgb' (the images).
 
     Returns:
         Tensor: The guide.
     """
-    if guide not in GUIDES:
-        raise ValueError(f'guide must be one of {GUIDES}, got {guide!r}')
-    if guide == 'rgb':
+    if channels not in GUIDE_CHANNELS:
+        raise ValueError(f'guide_channels must be one of {GUIDE_CHANNELS}, '
+                         f'got {channels!r}')
+    if channels == 'rgb':
         return rgb
     weights = rgb.new_tensor(LUMA_WEIGHTS).view(1, 3, 1, 1)
     return (rgb * weights).sum(dim=1, keepdim=True)
@@ -245,7 +248,8 @@ def refine_with_guided_filter(sample: SegDataSample,
                               data_preprocessor: nn.Module,
                               radius: int,
                               eps: float,
-                              guide: str = 'luminance') -> None:
+                              guide_channels: str = 'luminance',
+                              guide: Optional[str] = None) -> None:
     """Sharpen a post-processed binary prediction with the guided filter.
 
     The object probability, at the size ``postprocess_result`` gave it (the
@@ -263,8 +267,20 @@ def refine_with_guided_filter(sample: SegDataSample,
         data_preprocessor (nn.Module): The model's ``SegDataPreProcessor``.
         radius (int): Window radius, in pixels of the network's input.
         eps (float): Regularisation, in squared [0, 1] intensity units.
-        guide (str): 'luminance' or 'rgb'. Defaults to 'luminance'.
+        guide_channels (str): What the filter takes of the guide image:
+            'luminance' or 'rgb'. Defaults to 'luminance'.
+        guide (str, optional): Deprecated name of ``guide_channels``, still
+            read (with a warning) from configs saved before the rename.
     """
+    if guide is not None:
+        # FutureWarning: shown by default to the user running the config,
+        # where a DeprecationWarning raised here would be hidden.
+        warnings.warn(
+            "model.test_cfg.guided_filter: 'guide' was renamed "
+            f"'guide_channels'; write guide_channels={guide!r}.",
+            FutureWarning,
+            stacklevel=2)
+        guide_channels = guide
     probs = sample.seg_logits.data.softmax(dim=0)
     out_size = probs.shape[-2:]
     metainfo = sample.metainfo
@@ -276,7 +292,7 @@ def refine_with_guided_filter(sample: SegDataSample,
     rgb = F.interpolate(
         rgb, size=out_size, mode='bilinear', align_corners=False)
     obj = guided_filter(
-        rgb_to_guide(rgb, guide), probs[None, 1:], radius, eps,
+        rgb_to_guide(rgb, guide_channels), probs[None, 1:], radius, eps,
         lowres_size)[0].clamp(0, 1)
     logits = torch.cat([1 - obj, obj]).clamp_min(1e-6).log()
     sample.seg_logits = PixelData(data=logits)

@@ -29,3 +29,35 @@ def merge_cfg_options(cfg: Config, options: dict) -> None:
         dataset = (cfg.get(key) or {}).get('dataset')
         if dataset is not None and dataset.get('data_root') == old_root:
             dataset.data_root = new_root
+
+
+#: The resizing transforms of the project's pipelines and their size keys.
+SIZE_KEYS = dict(ResizeShorterSide='size', CenterCrop='crop_size')
+
+
+def pipeline_at_size(pipeline: list, img_size: int) -> list:
+    """A copy of ``pipeline`` with every resize and crop at ``img_size``.
+
+    mmengine writes a base config's ``img_size`` into the base's pipelines
+    when it reads the base, so a child config that trains at another size
+    derives its pipelines with this (``configs/_base_/datasets/
+    *_64x64.py``) instead of writing them out again. Transforms nested in a
+    ``transforms`` list (``CachedCompose``) are resized too.
+
+    Args:
+        pipeline (list[dict]): Transform configs.
+        img_size (int): The new size.
+
+    Returns:
+        list[dict]: The pipeline at ``img_size``.
+    """
+    steps = []
+    for step in pipeline:
+        if 'transforms' in step:
+            step = dict(
+                step, transforms=pipeline_at_size(step['transforms'],
+                                                  img_size))
+        elif step['type'] in SIZE_KEYS:
+            step = dict(step, **{SIZE_KEYS[step['type']]: img_size})
+        steps.append(step)
+    return steps

@@ -6,18 +6,14 @@
 _base_ = ['./flowers17.py']
 data_root = '../shared/data/flowers17'
 img_size = 64
-# Label-free training (ReDO): the images only, decoded and resized once
-# per data-loader worker and kept in memory.
-train_pipeline = [
-    dict(
-        type='CachedCompose',
-        transforms=[
-            dict(type='LoadImageFromFileChecked'),
-            dict(type='ResizeShorterSide', size=img_size),
-            dict(type='CenterCrop', crop_size=img_size),
-        ]),
-    dict(type='PackSegInputs'),
-]
+# After _base_, so mmengine still reads this file as a _base_ config.
+from mmseg_redo.utils.config import pipeline_at_size  # noqa: E402
+
+# Label-free training (ReDO), scoring (val and test dataloaders) and photos
+# (the top-level test_pipeline, see redo_photos_128.py): flowers17.py's.
+train_pipeline = pipeline_at_size(_base_.train_pipeline, img_size)
+eval_pipeline = pipeline_at_size(_base_.eval_pipeline, img_size)
+test_pipeline = pipeline_at_size(_base_.test_pipeline, img_size)
 # Training with labels (supervised baselines, pseudo-labels): the mask is
 # resized and cropped with the image; flips as mmseg's configs do.
 labelled_train_pipeline = [
@@ -30,31 +26,6 @@ labelled_train_pipeline = [
             dict(type='CenterCrop', crop_size=img_size),
         ]),
     dict(type='RandomFlip', prob=0.5),
-    dict(type='PackSegInputs'),
-]
-# Scoring (val and test dataloaders): as flowers17.py, at img_size.
-eval_pipeline = [
-    dict(type='LoadImageFromFileChecked'),
-    dict(type='LoadObjectMask'),
-    dict(type='ResizeShorterSide', size=img_size),
-    dict(type='CenterCrop', crop_size=img_size),
-    dict(type='ResetOriShape'),
-    dict(type='PackSegInputs'),
-]
-# Photos (mmseg's inference_model reads the top-level test_pipeline, and
-# MMSegInferencer can be pointed at it, see configs/redo/README.md): resized
-# like the training images but not cropped, so the prediction covers the
-# whole photo and comes back at the photo's own size. mmcv's stock loader
-# (decoding as LoadImageFromFileChecked does) because inference_model and
-# MMSegInferencer look for it by name. The test-time guided filter
-# (model.test_cfg.guided_filter) is guided by the network's input,
-# upsampled: see KeepGuideImage for why not by the photo.
-test_pipeline = [
-    dict(
-        type='LoadImageFromFile',
-        imdecode_backend='pillow',
-        color_type='color_ignore_orientation'),
-    dict(type='ResizeShorterSide', size=img_size),
     dict(type='PackSegInputs'),
 ]
 train_dataloader = dict(

@@ -2,8 +2,10 @@
 # 128x128, the dataloaders and the evaluators. A dataset config inherits
 # this and fills in each dataloader's dataset type, data_root and split.
 # ReDO's preprocessing: shorter side to img_size with nearest-neighbour
-# (images and masks), centre crop img_size x img_size. A child config that
-# changes img_size must redefine the pipelines and dataloaders below.
+# (images and masks), centre crop img_size x img_size. mmengine writes
+# img_size into the pipelines below when it reads this file: a child config
+# that changes img_size derives its pipelines from these and hands them to
+# the dataloaders (flowers17_64x64.py).
 img_size = 128
 # Decoded, resized crops kept in memory (per data-loader worker): from
 # the second epoch on, no photo is decoded again.
@@ -32,7 +34,10 @@ eval_pipeline = [
 # test_pipeline): resized like the training images but not cropped, so the
 # prediction covers the whole photo and comes back at its own size. mmcv's
 # stock loader (decoding as LoadImageFromFileChecked does), because
-# inference_model looks for it by name.
+# inference_model looks for it by name. A test-time guided filter
+# (model.test_cfg.guided_filter) is guided by the network's input,
+# upsampled: KeepGuideImage (guiding by the photo) is left out, see
+# configs/redo/README.md#small-data-recipe.
 test_pipeline = [
     dict(
         type='LoadImageFromFile',

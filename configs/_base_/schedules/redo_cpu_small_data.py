@@ -12,14 +12,5 @@ custom_hooks = [
         ema_type='ExponentialMovingAverage',
         momentum=0.001,
         priority='HIGH'),
-    dict(type='MaskAssignmentHook'),
-    dict(type='IterationSeedHook'),
-    dict(type='NonFiniteLossHook', action='raise'),
-    dict(
-        type='CollapseRestartHook',
-        interval=500,
-        threshold=0.1,
-        restart_until=7000,
-        window=20,
-        val_batches=2),
+    *_base_.custom_hooks,
 ]

@@ -22,12 +22,11 @@ class KeepGuideImage(BaseTransform):
     ``PackSegInputs``' ``meta_keys``. Without it the filter uses the
     network's input, upsampled, as the guide.
 
-    No config of this project keeps the photo: with the small-data recipe
-    (64x64 network, filter radius 32 and eps 1e-4, both chosen with the
-    network's input as the guide) the photo's own detail lowered Flowers-17
-    object IoU at the photos' 256x256 by 0.009 on val in each of 3 seeds
-    (and by 0.010 on test, also at the 128x128 crop). It is for a model
-    whose filter settings were chosen with it.
+    No config of this project keeps the photo: with the small-data recipe's
+    filter settings, chosen with the network's input as the guide, the
+    photo scored lower on Flowers-17
+    (configs/redo/README.md#small-data-recipe). It is for a model whose
+    filter settings were chosen with it.
 
     Adds ``guide_img``: the current ``img`` (BGR uint8, H x W x 3; not
     copied, as later transforms make new arrays rather than writing into

@@ -1,17 +1,16 @@
 """Re-initialise ReDO when one region swallows the image (autoRestart)."""
 import copy
-from typing import List, Optional
+from typing import Optional
 
 import numpy as np
 import torch
 from mmengine.dist import all_reduce, get_world_size
 from mmengine.hooks import Hook
-from mmengine.model import is_model_wrapper
 from mmengine.runner.checkpoint import load_state_dict
 from mmseg.registry import HOOKS, MODELS
 
+from ...utils.runner import model_device, optimizers_of, unwrap_model
 from .iteration_seed_hook import iteration_seed
-from .nonfinite_loss_hook import _optimizers
 
 #: Tag of the seed of a restart's fresh weights (see ``_fresh_state``).
 _RESTART_TAG = 0xC011A95E
@@ -96,7 +95,7 @@ class CollapseRestartHook(Hook):
         if not self.every_n_train_iters(runner, self.interval):
             return
         iteration = runner.iter + 1
-        model = _unwrap(runner.model)
+        model = unwrap_model(runner.model)
         train_areas = self._train_areas(runner, model.num_regions)
         val_areas = self._val_areas(runner, model)
         smallest_train = float(np.min(train_areas))
@@ -164,7 +163,7 @@ class CollapseRestartHook(Hook):
                 totals[:-1] += masks.sum(dim=(0, 2, 3)).double().cpu()
                 totals[-1] += masks[:, 0].numel()
         model.train(was_training)
-        totals = totals.to(_device(model))
+        totals = totals.to(model_device(model))
         all_reduce(totals)  # sums over ranks; no-op without distributed
         totals = totals.cpu()
         return (totals[:-1] / totals[-1].clamp_min(1)).numpy()
@@ -174,7 +173,7 @@ class CollapseRestartHook(Hook):
         if get_world_size() == 1:
             return values
         tensor = torch.tensor(
-            values, dtype=torch.float64, device=_device(runner.model))
+            values, dtype=torch.float64, device=model_device(runner.model))
         all_reduce(tensor, op='mean')
         return tensor.cpu().numpy()
 
@@ -184,7 +183,7 @@ class CollapseRestartHook(Hook):
         # mmengine's load_state_dict unwraps DDP children; strict: every
         # tensor must be replaced.
         load_state_dict(model, fresh_state, strict=True)
-        for optimizer in _optimizers(runner.optim_wrapper):
+        for optimizer in optimizers_of(runner.optim_wrapper):
             optimizer.state.clear()  # Adam re-creates moments at next step
 
     @staticmethod
@@ -200,12 +199,3 @@ class CollapseRestartHook(Hook):
             fresh = MODELS.build(copy.deepcopy(runner.cfg.model))
             fresh.init_weights()
         return fresh.state_dict()
-
-
-def _unwrap(model):
-    return model.module if is_model_wrapper(model) else model
-
-
-def _device(model) -> torch.device:
-    params: List[torch.Tensor] = list(model.parameters())[:1]
-    return params[0].device if params else torch.device('cpu')

@@ -5,10 +5,10 @@ import torch
 import torch.nn.functional as F
 from mmengine.dist import all_reduce
 from mmengine.hooks import Hook
-from mmengine.model import is_model_wrapper
 from mmseg.registry import HOOKS
 
-from ...evaluation.label_free_metric import border_band
+from ...evaluation.mask_quality import border_band
+from ...utils.runner import unwrap_model
 
 RULES = ('auto', 'labels', 'border')
 
@@ -69,9 +69,8 @@ class MaskAssignmentHook(Hook):
 
     def before_val_epoch(self, runner) -> None:
         """Score every region on the validation split and keep the chosen."""
-        model = runner.model.module if is_model_wrapper(
-            runner.model) else runner.model
-        result = self.assign(model, runner.val_dataloader)
+        result = self.assign(unwrap_model(runner.model),
+                             runner.val_dataloader)
         self._log(runner, result)
 
     def assign(self, model, dataloader: Iterable) -> dict:

@@ -5,17 +5,9 @@ from typing import Dict, List, Optional, Sequence
 import torch
 from mmengine.dist import all_reduce
 from mmengine.hooks import Hook
-from mmengine.optim import OptimWrapper, OptimWrapperDict
 from mmseg.registry import HOOKS
 
-
-def _optimizers(optim_wrapper) -> List[torch.optim.Optimizer]:
-    """The optimizers behind one wrapper or a dict of wrappers."""
-    if isinstance(optim_wrapper, OptimWrapperDict):
-        return [wrapper.optimizer for wrapper in optim_wrapper.values()]
-    if isinstance(optim_wrapper, OptimWrapper):
-        return [optim_wrapper.optimizer]
-    return []
+from ...utils.runner import model_device, optimizers_of
 
 
 class TrainingStateSnapshot:
@@ -133,7 +125,7 @@ class NonFiniteLossHook(Hook):
         """In ``skip`` mode, copy the state the iteration starts from."""
         if self.action == 'skip':
             self.snapshot.capture(runner.model,
-                                  _optimizers(runner.optim_wrapper))
+                                  optimizers_of(runner.optim_wrapper))
 
     def after_train_iter(self,
                          runner,
@@ -144,7 +136,8 @@ class NonFiniteLossHook(Hook):
         bad = self._nonfinite(outputs or {})
         # One flag summed over ranks: all ranks take the same decision
         # (a no-op without torch.distributed).
-        flag = torch.tensor(float(bool(bad)), device=self._device(runner))
+        flag = torch.tensor(
+            float(bool(bad)), device=model_device(runner.model))
         all_reduce(flag)
         if flag.item() == 0:
             self.consecutive_skips = 0
@@ -154,7 +147,7 @@ class NonFiniteLossHook(Hook):
                          for k, v in bad.items()) or ('a loss on another rank')
         if self.action == 'skip' and (self.consecutive_skips
                                       < self.max_consecutive_skips):
-            self.snapshot.restore(_optimizers(runner.optim_wrapper))
+            self.snapshot.restore(optimizers_of(runner.optim_wrapper))
             self.consecutive_skips += 1
             self.num_skips += 1
             runner.message_hub.update_info('nonfinite_skips', self.num_skips)
@@ -210,8 +203,3 @@ class NonFiniteLossHook(Hook):
             if not bool(torch.isfinite(as_float).all()):
                 bad[key] = float(as_float[~torch.isfinite(as_float)][0])
         return bad
-
-    @staticmethod
-    def _device(runner) -> torch.device:
-        param = next(runner.model.parameters(), None)
-        return param.device if param is not None else torch.device('cpu')

@@ -6,9 +6,9 @@ import mmcv
 from mmengine.dataset import pseudo_collate
 from mmengine.dist import is_main_process
 from mmengine.hooks import Hook
-from mmengine.model import is_model_wrapper
 from mmseg.registry import HOOKS
 
+from ...utils.runner import unwrap_model
 from ...visualization import redraw_grid
 
 
@@ -64,7 +64,7 @@ class RedrawVisualizationHook(Hook):
 
     def before_train(self, runner) -> None:
         """Load the fixed images once, through the split's own pipeline."""
-        model = self._model(runner)
+        model = unwrap_model(runner.model)
         if not hasattr(model, 'redraw') or not hasattr(model, 'mask_net'):
             raise TypeError(
                 'RedrawVisualizationHook needs a ReDO model (with mask_net '
@@ -95,7 +95,7 @@ class RedrawVisualizationHook(Hook):
 
     def draw(self, runner) -> str:
         """Draw the grid now; return the path of the written PNG."""
-        model = self._model(runner)
+        model = unwrap_model(runner.model)
         inputs = model.data_preprocessor(self._batch, False)['inputs']
         names = [
             osp.basename(s.metainfo.get('img_path') or '')
@@ -113,8 +113,3 @@ class RedrawVisualizationHook(Hook):
         mmcv.imwrite(mmcv.rgb2bgr(grid), path)
         runner.visualizer.add_image('redraws', grid, step=step)
         return path
-
-    @staticmethod
-    def _model(runner):
-        model = runner.model
-        return model.module if is_model_wrapper(model) else model

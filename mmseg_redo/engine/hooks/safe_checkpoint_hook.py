@@ -14,39 +14,8 @@ from mmengine.runner.checkpoint import get_state_dict
 from mmseg.registry import HOOKS
 
 from ...utils.checkpoint import make_checkpoint_weights_only
-
-#: Suffix of checkpoints being written; renamed away once complete.
-TMP_SUFFIX = '.tmp'
-
-
-def fsync_path(path: str) -> None:
-    """Flush a file (or a directory entry) to disk."""
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
-def publish_file(tmp_path: str, path: str) -> None:
-    """Atomically move a fully written ``tmp_path`` to ``path``.
-
-    ``os.replace`` is atomic on POSIX (and on Windows within one volume):
-    readers see either the old file or the complete new one. The fsyncs make
-    the result survive a power cut, not only a killed process.
-    """
-    fsync_path(tmp_path)
-    os.replace(tmp_path, path)
-    fsync_path(osp.dirname(osp.abspath(path)))
-
-
-def atomic_write_text(path: str, text: str) -> None:
-    """Write ``text`` to ``path`` so that a crash leaves old or new text."""
-    tmp_path = path + TMP_SUFFIX
-    with open(tmp_path, 'w') as f:
-        f.write(text)
-    publish_file(tmp_path, path)
-
+from ...utils.file_io import TMP_SUFFIX, atomic_write_text, publish_file
+from ...utils.runner import unwrap_model
 
 def unwrap_state_dict_keys(model: nn.Module, state_dict: dict) -> dict:
     """Rename ``model``'s state-dict keys as if no child were DDP-wrapped.
@@ -123,10 +92,8 @@ class SafeCheckpointHook(CheckpointHook):
 
     def before_save_checkpoint(self, runner, checkpoint: dict) -> None:
         """Unwrapped state-dict keys and weights-only-safe contents."""
-        model = runner.model.module if is_model_wrapper(
-            runner.model) else runner.model
         checkpoint['state_dict'] = unwrap_state_dict_keys(
-            model, checkpoint['state_dict'])
+            unwrap_model(runner.model), checkpoint['state_dict'])
         make_checkpoint_weights_only(checkpoint)
 
     def _is_local(self) -> bool:
