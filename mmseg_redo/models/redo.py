@@ -6,7 +6,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 from mmengine.logging import MessageHub
-from mmengine.optim import OptimWrapperDict
+from mmengine.optim import OptimWrapper, OptimWrapperDict
 from mmseg.models.segmentors import BaseSegmentor
 from mmseg.registry import MODELS
 from mmseg.utils import (ConfigType, OptConfigType, OptMultiConfig,
@@ -141,10 +141,13 @@ class ReDO(BaseSegmentor):
             composites); 0 (the default, the reference) skips it.
         fast_path (dict, optional): Speed settings that leave the algorithm
             unchanged; None (the default) is the exact fp32 eager step. Keys:
-            ``amp_dtype`` ('bfloat16' or 'float16'): autocast the networks'
-            forward passes on CUDA (losses, spectral norm's power iteration
-            and the optimizers stay in fp32; ignored on CPU, where autocast
-            slows convolutions down); ``channels_last`` (bool): NHWC memory
+            ``amp_dtype`` ('bfloat16'): autocast the networks' forward
+            passes on CUDA (their outputs, the losses, spectral norm's power
+            iteration and the optimizers stay in fp32; ignored on CPU, where
+            autocast slows convolutions down; float16 needs a loss scaler:
+            use mmengine's ``AmpOptimWrapper`` for it, whose
+            ``optim_context`` and ``update_params`` the train step goes
+            through); ``channels_last`` (bool): NHWC memory
             layout for images and weights; ``compile`` (bool or dict):
             ``torch.compile`` each network in place (state-dict keys are
             unchanged), with the dict as its options; CUDA only, like
@@ -194,6 +197,11 @@ class ReDO(BaseSegmentor):
         self.mask_priors = dict(mask_priors) if mask_priors else None
         self.consistency_weight = consistency_weight
         self.fast_path = dict(fast_path or {})
+        if self.fast_path.get('amp_dtype') not in (None, 'bfloat16'):
+            raise ValueError(
+                "fast_path.amp_dtype must be 'bfloat16' (no loss scaling "
+                "needed); for float16 use optim_wrapper type "
+                f"'AmpOptimWrapper', got {self.fast_path['amp_dtype']!r}")
         self._fast_path_ready = False
         self.train_cfg = train_cfg
         self.test_cfg = test_cfg
@@ -229,6 +237,10 @@ class ReDO(BaseSegmentor):
         return torch.randn(
             batch_size, self.num_regions, self.z_dim, device=device)
 
+    def masks(self, images: torch.Tensor) -> torch.Tensor:
+        """The mask network's soft masks, (B, n, H, W), float32."""
+        return self.mask_net(images).float()
+
     def redraw(self, images: torch.Tensor, masks: torch.Tensor,
                z: torch.Tensor) -> Tuple[torch.Tensor, torch.Tensor]:
         """Redraw each region in turn, keeping the rest of the image.
@@ -242,16 +254,22 @@ class ReDO(BaseSegmentor):
             tuple[Tensor, Tensor]: ``composites`` (B, n, C, H, W), where
             ``composites[:, k] = M_k * G_k(M_k, z_k) + (1 - M_k) * I``, and
             ``painted`` (B, n, C, H, W), the generators' outputs
-            ``M_k * G_k(M_k, z_k)``.
+            ``M_k * G_k(M_k, z_k)``; float32.
         """
-        painted = self.region_generators(masks, z)
+        painted = self.region_generators(masks, z).float()
         kept = (1.0 - masks).unsqueeze(2) * images.unsqueeze(1)
         return painted + kept, painted
 
     def predict_z(self, generated: torch.Tensor) -> torch.Tensor:
         """The z-encoder's estimate of every region's code, (B, n, z_dim)."""
-        return self.z_encoder(generated).view(-1, self.num_regions,
-                                               self.z_dim)
+        return self.z_encoder(generated).float().view(
+            -1, self.num_regions, self.z_dim)
+
+    def discriminate(self, images: torch.Tensor) -> torch.Tensor:
+        """D's score of every image, as D sees it (augmented), float32."""
+        if self.augment is not None:
+            images = self.augment(images)
+        return self.discriminator(images).float()
 
     # ------------------------------------------------------------------
     # Training: one generator-side and one discriminator update per batch
@@ -263,23 +281,18 @@ class ReDO(BaseSegmentor):
         The batch holds ``2B`` images: the first half is redrawn, the second
         half serves as the discriminator's real images (the two halves of
         one shuffled draw, independent of each other, as the reference's
-        second data iterator).
+        second data iterator). Both updates draw on the same codes z.
 
-        1. Generator side (mask net, region generators, z-encoder, one
-           backward pass, D frozen): ``-D(composites) + lambda_z *
-           MSE(z, z_encoder(sum_k painted_k))``, plus the mask priors and
-           the mask consistency where the config asks for them.
-        2. Discriminator: hinge loss on the real half and on the composites
-           recomputed without gradients from the *updated* networks and the
-           same z.
-
-        With ``augment``, D sees every image (real or composite, in both
-        steps) through the differentiable augmentation.
+        1. :meth:`train_generator`: mask net, region generators and
+           z-encoder, one loss through the frozen discriminator.
+        2. :meth:`train_discriminator`: real images against composites of
+           the *updated* networks.
 
         Args:
             data (dict): A batch from the dataloader.
-            optim_wrapper (OptimWrapperDict): Wrappers named ``mask_net``,
-                ``region_generators``, ``z_encoder`` and ``discriminator``.
+            optim_wrapper (OptimWrapperDict): Wrappers named ``generator``
+                (the mask net, region generators and z-encoder) and
+                ``discriminator``.
 
         Returns:
             dict[str, Tensor]: Losses and the mean area of every region,
@@ -289,66 +302,100 @@ class ReDO(BaseSegmentor):
         data = self.data_preprocessor(data, True)
         images, real_images = _split_halves(self._to_layout(data['inputs']))
         z = self.sample_z(images.size(0))
-
-        # 1. Generator side.
-        with frozen(self.discriminator), self._autocast():
-            masks = self.mask_net(images)
-            composites, painted = self.redraw(images, masks, z)
-            d_fake = self.discriminator(
-                self._augment(composites.flatten(0, 1)))
-            z_pred = self.predict_z(painted.sum(dim=1))
-            if self.consistency_weight:
-                masks_of_composites = self.mask_net(
-                    composites.detach().flatten(0, 1)).unflatten(
-                        0, composites.shape[:2])
-        g_losses = generator_side_loss(d_fake.float(), z, z_pred.float(),
-                                       self.lambda_z)
-        if self.mask_priors:
-            g_losses.update(self._mask_prior_losses(masks.float()))
-        if self.consistency_weight:
-            g_losses.update(
-                mask_consistency_loss(masks.float(),
-                                      masks_of_composites.float(),
-                                      self.consistency_weight))
-        g_loss, g_log = self.parse_losses(g_losses)
-        optim_wrapper[GENERATOR_SIDE[0]].backward(g_loss)
-        for name in GENERATOR_SIDE:
-            optim_wrapper[name].step()
-            optim_wrapper[name].zero_grad()
-
-        # 2. Discriminator, on composites of the updated networks (or, with
-        # reuse_composites, on those of step 1).
-        with self._autocast():
-            if self.reuse_composites:
-                composites = composites.detach()
-            else:
-                with torch.no_grad():
-                    composites, _ = self.redraw(images, self.mask_net(images),
-                                                z)
-            d_out = self.discriminator(
-                self._augment(
-                    torch.cat([real_images,
-                               composites.flatten(0, 1)]))).float()
-        d_real, d_fake = d_out[:real_images.size(0)], d_out[real_images.size(0):]
-        if self.augment is not None:
-            self.augment.update(d_real)
-        d_loss, d_log = self.parse_losses(
-            hinge_discriminator_loss(d_real, d_fake))
-        optim_wrapper['discriminator'].update_params(d_loss)
-
-        log_vars = dict(g_log)
-        log_vars.pop('loss')
+        log_vars, masks, composites = self.train_generator(
+            images, z, optim_wrapper['generator'])
         log_vars.update(
-            (key, value) for key, value in d_log.items() if key != 'loss')
+            self.train_discriminator(images, real_images, z, composites,
+                                     optim_wrapper['discriminator']))
         for k, area in enumerate(masks.detach().mean(dim=(0, 2, 3))):
             log_vars[f'area_{k}'] = area
         if self.augment is not None:
             log_vars.update(self.augment.stats())
         return log_vars
 
-    def _augment(self, images: torch.Tensor) -> torch.Tensor:
-        """What the discriminator sees of ``images``."""
-        return images if self.augment is None else self.augment(images)
+    def train_generator(
+        self, images: torch.Tensor, z: torch.Tensor,
+        optim_wrapper: OptimWrapper
+    ) -> Tuple[Dict[str, torch.Tensor], torch.Tensor, torch.Tensor]:
+        """The generator-side update (D frozen: its weights get no grad).
+
+        ``-D(composites) + lambda_z * MSE(z, z_encoder(sum_k painted_k))``,
+        plus the mask priors and the mask consistency where the config asks
+        for them, in one backward pass through the mask net, the region
+        generators and the z-encoder.
+
+        Args:
+            images (Tensor): Images to redraw, (B, C, H, W) in [-1, 1].
+            z (Tensor): Their codes, (B, n, z_dim).
+            optim_wrapper (OptimWrapper): The ``generator`` wrapper.
+
+        Returns:
+            tuple: The losses to log, the masks and the composites (both
+            still attached to the graph, for logging and reuse).
+        """
+        with optim_wrapper.optim_context(self), frozen(
+                self.discriminator), self._autocast():
+            masks = self.masks(images)
+            composites, painted = self.redraw(images, masks, z)
+            losses = generator_side_loss(
+                self.discriminate(composites.flatten(0, 1)), z,
+                self.predict_z(painted.sum(dim=1)), self.lambda_z)
+            if self.mask_priors:
+                losses.update(self._mask_prior_losses(masks))
+            if self.consistency_weight:
+                masks_of_composites = self.masks(
+                    composites.detach().flatten(0, 1)).unflatten(
+                        0, composites.shape[:2])
+                losses.update(
+                    mask_consistency_loss(masks, masks_of_composites,
+                                          self.consistency_weight))
+        loss, log_vars = self.parse_losses(losses)
+        optim_wrapper.update_params(loss)
+        log_vars.pop('loss')
+        return log_vars, masks, composites
+
+    def train_discriminator(
+            self, images: torch.Tensor, real_images: torch.Tensor,
+            z: torch.Tensor, composites: torch.Tensor,
+            optim_wrapper: OptimWrapper) -> Dict[str, torch.Tensor]:
+        """The discriminator update: hinge loss, real against composites.
+
+        The composites are recomputed without gradients from the updated
+        networks and the same z, as the reference does, or, with
+        ``reuse_composites``, taken from the generator step (detached).
+        With ``augment``, its ADA controller is fed D's outputs on the real
+        images.
+
+        Args:
+            images (Tensor): The images the generator step redrew.
+            real_images (Tensor): D's real images, (B, C, H, W).
+            z (Tensor): The generator step's codes.
+            composites (Tensor): The generator step's composites.
+            optim_wrapper (OptimWrapper): The ``discriminator`` wrapper.
+
+        Returns:
+            dict[str, Tensor]: The losses to log.
+        """
+        with optim_wrapper.optim_context(self.discriminator), \
+                self._autocast():
+            if self.reuse_composites:
+                composites = composites.detach()
+            else:
+                with torch.no_grad():
+                    composites, _ = self.redraw(images, self.masks(images),
+                                                z)
+            d_out = self.discriminate(
+                torch.cat([real_images,
+                           composites.flatten(0, 1)]))
+        d_real, d_fake = d_out.split(
+            [real_images.size(0), d_out.size(0) - real_images.size(0)])
+        if self.augment is not None:
+            self.augment.update(d_real)
+        loss, log_vars = self.parse_losses(
+            hinge_discriminator_loss(d_real, d_fake))
+        optim_wrapper.update_params(loss)
+        log_vars.pop('loss')
+        return log_vars
 
     def _mask_prior_losses(self,
                            masks: torch.Tensor) -> Dict[str, torch.Tensor]:
@@ -370,11 +417,11 @@ class ReDO(BaseSegmentor):
     # Fast path: the same computation, laid out and compiled for speed
     # ------------------------------------------------------------------
     def _autocast(self):
-        """bf16/fp16 autocast on CUDA where ``fast_path.amp_dtype`` asks."""
+        """bf16 autocast on CUDA where ``fast_path.amp_dtype`` asks."""
         dtype = self.fast_path.get('amp_dtype')
         if dtype is None or self.object_index.device.type != 'cuda':
             return nullcontext()
-        return torch.autocast('cuda', dtype=getattr(torch, dtype))
+        return torch.autocast('cuda', dtype=torch.bfloat16)
 
     def _to_layout(self, images: torch.Tensor) -> torch.Tensor:
         """Images in the memory layout the networks were converted to."""

@@ -37,6 +37,7 @@ from mmseg.registry import MODELS
 from mmseg.structures import SegDataSample
 from torch.utils.flop_counter import FlopCounterMode
 
+from mmseg_redo.engine.optim_constructor import optimizer_settings
 from mmseg_redo.utils import make_faithful
 
 
@@ -180,11 +181,11 @@ def build_reference_step(cfg: Config, code_dir: str,
         for module in net.modules():
             if isinstance(module, (nn.Conv2d, nn.Linear)):
                 nn.init.orthogonal_(module.weight, model.init_gain)
-        settings = cfg.optim_wrapper[name].optimizer
+        settings = optimizer_settings(cfg.optim_wrapper, name)
         optimizers[name] = torch.optim.Adam(
             net.parameters(),
-            lr=settings.lr,
-            betas=tuple(settings.betas),
+            lr=settings['lr'],
+            betas=tuple(settings['betas']),
             weight_decay=settings.get('weight_decay', 0))
 
     def composites(images: torch.Tensor, z: torch.Tensor):

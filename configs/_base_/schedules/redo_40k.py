@@ -4,11 +4,18 @@
 # iterations, the best one on validation mIoU kept. Adam's fused kernel
 # (one launch per step; `tools/train.py --faithful` uses the default one).
 adam = dict(type='Adam', betas=(0.0, 0.9), fused=True)
+# The generator side (region generators, z-encoder, mask net) is one
+# wrapper: one loss updates the three networks together, one parameter
+# group each, the mask net with its own settings (the logged
+# generator.lr is the first group's).
 optim_wrapper = dict(
     constructor='MultiOptimWrapperConstructor',
-    mask_net=dict(optimizer=dict(adam, lr=1e-5, weight_decay=1e-4)),
-    region_generators=dict(optimizer=dict(adam, lr=1e-4)),
-    z_encoder=dict(optimizer=dict(adam, lr=1e-4)),
+    generator=dict(
+        optimizer=dict(adam, lr=1e-4),
+        modules=dict(
+            region_generators=dict(),
+            z_encoder=dict(),
+            mask_net=dict(lr=1e-5, weight_decay=1e-4))),
     discriminator=dict(optimizer=dict(adam, lr=1e-4)))
 train_cfg = dict(type='IterBasedTrainLoop', max_iters=40000, val_interval=500)
 val_cfg = dict(type='ValLoop')

@@ -3,7 +3,6 @@
 # masks within minutes of CPU training.
 _base_ = ['./redo_40k.py']
 optim_wrapper = dict(
-    mask_net=dict(optimizer=dict(lr=1e-4)),
-    region_generators=dict(optimizer=dict(lr=2e-4)),
-    z_encoder=dict(optimizer=dict(lr=2e-4)),
+    generator=dict(
+        optimizer=dict(lr=2e-4), modules=dict(mask_net=dict(lr=1e-4))),
     discriminator=dict(optimizer=dict(lr=2e-4)))
