@@ -500,7 +500,8 @@ class ReDO(BaseSegmentor):
         """Not used: ReDO's adversarial updates live in :meth:`train_step`."""
         raise NotImplementedError(
             'ReDO has no single loss: it trains through train_step(), which '
-            "mmengine's runner calls with the four optimizer wrappers.")
+            "mmengine's runner calls with the generator and discriminator "
+            'optimizer wrappers.')
 
 
 def _raw_weight(module: nn.Module) -> torch.Tensor:
