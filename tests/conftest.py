@@ -189,3 +189,39 @@ def save_untrained_checkpoint(config: str,
             state_dict=model.state_dict(),
             meta=dict(dataset_meta=dict(OBJECT_METAINFO))), path)
     return path
+
+
+# ---------------------------------------------------------------------------
+# Comparing predictions made by two code paths
+# ---------------------------------------------------------------------------
+#: Pixels whose object probability lies within this of 0.5 are near-ties:
+#: batched and single-image paths (or two CPUs) may round them either way.
+DECIDED_MARGIN = 1e-3
+
+
+def assert_same_decided_pixels(mask, prediction,
+                               margin: float = DECIDED_MARGIN,
+                               min_decided: float = 0.5) -> None:
+    """``mask`` (H, W; nonzero = object) equals ``prediction``'s hard mask
+    wherever the prediction is decided.
+
+    Floating-point results of two code paths (batched or not, another
+    thread count, another CPU) differ in the last bits, so pixels at
+    probability ~0.5 may flip; only pixels whose object probability is
+    farther than ``margin`` from 0.5 are compared. ``min_decided`` keeps
+    the check from passing on an all-undecided prediction.
+
+    Args:
+        mask (np.ndarray): The mask written by one path.
+        prediction (SegDataSample): The other path's prediction (two-class
+            ``seg_logits`` and ``pred_sem_seg``).
+        margin (float): Half-width of the undecided band.
+        min_decided (float): Smallest share of decided pixels accepted.
+    """
+    import numpy as np
+    prob = prediction.seg_logits.data.float().softmax(dim=0)[1].numpy()
+    expected = prediction.pred_sem_seg.data[0].numpy()
+    decided = np.abs(prob - 0.5) > margin
+    assert decided.mean() >= min_decided, (
+        f'only {decided.mean():.1%} of the pixels are decided')
+    np.testing.assert_array_equal((mask > 0)[decided], (expected > 0)[decided])

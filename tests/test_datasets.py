@@ -240,6 +240,25 @@ def test_lfw_lists_and_part_labels(tmp_path):
             ann_file='train.txt', data_root=str(tmp_path), require_masks=True)
 
 
+def test_lfw_reads_png_part_labels(tmp_path):
+    """The shared copy's layout: part labels re-saved as PNG, no .ppm."""
+    _make_lfw(tmp_path)
+    labels = tmp_path / 'parts_lfw_funneled_gt_images'
+    for ppm in labels.glob('*.ppm'):
+        _save(ppm.with_suffix('.png'), _rgb(ppm))
+        ppm.unlink()
+    val = LFWDataset(
+        ann_file='val.txt',
+        data_root=str(tmp_path),
+        require_masks=True,
+        pipeline=RAW_PIPELINE)
+    assert [osp.basename(d['seg_map_path']) for d in _infos(val)
+            ] == ['Aaron_Peirsol_0002.png', 'Zico_0002.png']
+    parts = _rgb(labels / 'Zico_0002.png')
+    np.testing.assert_array_equal(
+        _gt(val[1]), (parts[..., 2] < 128).astype(np.uint8))
+
+
 # --------------------------------------------------------------------------
 # Flowers-17 layout (fixture), preprocessing and the evaluation-shape trap
 # --------------------------------------------------------------------------

@@ -17,14 +17,15 @@ import mmcv
 import numpy as np
 import pytest
 import torch
-from conftest import (FLOWERS17, REPO_ROOT, save_untrained_checkpoint,
-                      tiny_run_env, write_tiny_redo_config)
+from conftest import (FLOWERS17, REPO_ROOT, assert_same_decided_pixels,
+                      save_untrained_checkpoint, tiny_run_env,
+                      write_tiny_redo_config)
 from mmengine.config import Config
 from mmengine.registry import init_default_scope
 from mmengine.runner import Runner, save_checkpoint
 from mmseg.apis import MMSegInferencer, inference_model, init_model
 
-import mmseg_redo  # noqa: F401
+from mmseg_redo.apis import split_images, write_pseudo_labels
 from mmseg_redo.datasets.base import OBJECT_METAINFO
 
 #: Photos for inference_model: mmcv's stock loader (inference_model and
@@ -203,38 +204,43 @@ def test_flowers17_cpu_config_predicts_whole_photos(tmp_path):
     not osp.isfile(osp.join(FLOWERS17, 'test.txt')),
     reason=f'Flowers-17 not found at {FLOWERS17}')
 def test_pseudo_labels_feed_the_refinement_config(tmp_path):
-    """make_pseudo_labels writes 0/1 PNGs equal to inference_model's
-    predictions, and the refinement config's training pipeline reads them."""
-    import importlib.util
-    spec = importlib.util.spec_from_file_location(
-        'make_pseudo_labels',
-        osp.join(REPO_ROOT, 'tools', 'make_pseudo_labels.py'))
-    tool = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(tool)
+    """write_pseudo_labels writes 0/1 PNGs that agree with inference_model's
+    predictions, and the refinement config's training pipeline reads
+    them."""
     config = osp.join(REPO_ROOT, 'configs', 'redo', 'redo_flowers17_cpu.py')
     checkpoint = save_untrained_checkpoint(config,
                                            str(tmp_path / 'untrained.pth'))
     out = tmp_path / 'pseudo'
-    root = f'train_dataloader.dataset.data_root={FLOWERS17}'
-    written = tool.main([
-        config, checkpoint, '--out',
-        str(out), '--limit', '3', '--cfg-options', root
-    ])
-    assert len(written) == 3
+    cfg = Config.fromfile(config)
+    cfg.train_dataloader.dataset.data_root = FLOWERS17
+    images = split_images(cfg, 'train')[:3]
+    loaded = init_model(config, checkpoint, device='cpu')
+    # Three photos in one batch: near-ties may round otherwise than one
+    # photo at a time, so only decided pixels are compared.
+    written = write_pseudo_labels(loaded, images, str(out), batch_size=3)
     train_ids = [
         ln.strip() for ln in open(osp.join(FLOWERS17, 'train.txt'))
         if ln.strip()
     ]
     assert [osp.basename(p)
             for p in written] == [s + '.png' for s in train_ids[:3]]
-    loaded = init_model(config, checkpoint, device='cpu')
     for path, stem in zip(written, train_ids):
         label = mmcv.imread(path, flag='unchanged')
         assert label.shape == (256, 256) and label.dtype == np.uint8
+        assert set(np.unique(label)) <= {0, 1}
         expected = inference_model(
             loaded, osp.join(FLOWERS17, 'images', stem + '.jpg'))
-        np.testing.assert_array_equal(label,
-                                      expected.pred_sem_seg.data[0].numpy())
+        assert_same_decided_pixels(label, expected)
+
+    # Confident pixels only: the others are written as ignore (255).
+    confident = write_pseudo_labels(
+        loaded, images[:1], str(tmp_path / 'confident'), min_confidence=0.6)
+    label = mmcv.imread(confident[0], flag='unchanged')
+    prob = inference_model(loaded, images[0]).seg_logits.data.softmax(
+        dim=0)[1].numpy()
+    unsure = np.maximum(prob, 1 - prob) < 0.6
+    assert unsure.any() and (label[unsure] == 255).all()
+    assert (label[np.maximum(prob, 1 - prob) > 0.601] != 255).all()
 
     refine = Config.fromfile(
         osp.join(REPO_ROOT, 'configs', 'redo', 'redo_refine_flowers17.py'))

@@ -1,18 +1,9 @@
-"""Tests of tools/analysis_tools/score_masks.py."""
-import importlib.util
-import os.path as osp
-
+"""Tests of mmseg_redo.evaluation.mask_folder (score_masks.py)."""
 import numpy as np
 import pytest
 from PIL import Image
 
-from conftest import REPO_ROOT
-
-spec = importlib.util.spec_from_file_location(
-    'score_masks', osp.join(REPO_ROOT, 'tools', 'analysis_tools',
-                            'score_masks.py'))
-score_masks = importlib.util.module_from_spec(spec)
-spec.loader.exec_module(score_masks)
+from mmseg_redo.evaluation.mask_folder import read_ids, score_mask_folder
 
 
 def _png(path, array):
@@ -38,13 +29,37 @@ def test_dataset_level_iou_ignores_ignore_pixels(tmp_path):
     gt_b[0] = 1
     _png(gt_dir / 'b.png', gt_b)
     _png(pred_dir / 'b.png', gt_b * 255)
-    scores = score_masks.score_folder(str(pred_dir), str(gt_dir))
+    scores = score_mask_folder(str(pred_dir), str(gt_dir))
     assert scores['object_iou'] == pytest.approx(6 / 10)
     assert scores['mean_image_iou'] == pytest.approx((0.5 + 1.0) / 2)
-    assert score_masks.score_folder(str(pred_dir), str(gt_dir),
+    assert score_mask_folder(str(pred_dir), str(gt_dir),
                                     ['b'])['object_iou'] == 1.0
     with pytest.raises(FileNotFoundError, match='c.png'):
-        score_masks.score_folder(str(pred_dir), str(gt_dir), ['c'])
+        score_mask_folder(str(pred_dir), str(gt_dir), ['c'])
     _png(pred_dir / 'b.png', np.zeros((3, 3)))
     with pytest.raises(ValueError, match='size'):
-        score_masks.score_folder(str(pred_dir), str(gt_dir))
+        score_mask_folder(str(pred_dir), str(gt_dir))
+
+
+def test_nested_masks_and_lfw_part_colours(tmp_path):
+    """Masks under the photos' sub-folders, true masks as LFW's part
+    colours (red hair + green skin = object, blue background)."""
+    pred_dir, gt_dir = tmp_path / 'pred' / 'Zico', tmp_path / 'gt'
+    pred_dir.mkdir(parents=True)
+    gt_dir.mkdir()
+    parts = np.zeros((4, 4, 3), np.uint8)
+    parts[..., 2] = 255
+    parts[0, :] = (255, 0, 0)  # hair
+    parts[1, :] = (0, 255, 0)  # skin
+    Image.fromarray(parts).save(gt_dir / 'Zico_0001.png')
+    pred = np.zeros((4, 4))
+    pred[1:3, :] = 255  # the skin row and a background row
+    _png(pred_dir / 'Zico_0001.png', pred)
+    ids = tmp_path / 'val.txt'
+    ids.write_text('Zico Zico_0001\n')
+    scores = score_mask_folder(
+        str(tmp_path / 'pred'), str(gt_dir), read_ids(str(ids)),
+        rule='lfw_parts')
+    # Object 8 px (rows 0-1), prediction rows 1-2: I 4, U 12.
+    assert scores['object_iou'] == pytest.approx(4 / 12)
+    assert scores['per_image'] == {'Zico_0001': pytest.approx(4 / 12)}

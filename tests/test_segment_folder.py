@@ -1,12 +1,14 @@
-"""Tests of tools/segment_folder.py: masks, cut-outs and a contact sheet of
-every photo under a folder.
+"""Tests of mmseg_redo.apis.segment_folder and tools/segment_folder.py:
+masks, cut-outs, thumbnails, quality scores, a review page and a contact
+sheet of every photo under a folder, resumable, split across processes.
 
 A folder of generated photos (nested folders, mixed formats, sizes and
 aspect ratios, a grayscale and an RGBA photo, two names that collide, a
 truncated JPEG, a text file named .JPG, hidden files) goes through a tiny
 untrained ReDO and through the shipped GrabCut config.
 """
-import importlib.util
+import csv
+import json
 import os
 import os.path as osp
 import subprocess
@@ -17,12 +19,16 @@ import mmcv
 import numpy as np
 import pytest
 import torch
-from conftest import (REPO_ROOT, save_untrained_checkpoint, tiny_run_env,
+from conftest import (REPO_ROOT, assert_same_decided_pixels,
+                      save_untrained_checkpoint, tiny_run_env,
                       write_tiny_redo_config)
 from mmengine.registry import init_default_scope
-from mmseg.apis import inference_model, init_model
+from mmseg.apis import inference_model
 
-import mmseg_redo  # noqa: F401
+from mmseg_redo.apis import (UsageError, group_by_size, init_folder_model,
+                             output_names, segment_folder)
+from mmseg_redo.apis.segment_folder import JOURNAL_DIR, share_of
+from mmseg_redo.evaluation import FLAGS
 
 TOOL = osp.join(REPO_ROOT, 'tools', 'segment_folder.py')
 GRABCUT_CONFIG = osp.join(REPO_ROOT, 'configs', 'baselines',
@@ -51,17 +57,6 @@ PHOTOS = {
     'rgba.png': (36, 52, 4),
 }
 BROKEN = ['broken/not_an_image.JPG', 'broken/truncated.jpg']
-
-
-def load_tool():
-    """Import tools/segment_folder.py as a module."""
-    spec = importlib.util.spec_from_file_location('segment_folder', TOOL)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-tool = load_tool()
 
 
 @pytest.fixture(autouse=True)
@@ -133,8 +128,33 @@ def decoded(path: str) -> np.ndarray:
     return mmcv.imread(path, flag='color_ignore_orientation', backend='pillow')
 
 
+def read(path: str) -> np.ndarray:
+    return mmcv.imread(path, flag='unchanged', backend='pillow')
+
+
+def decoded(path: str) -> np.ndarray:
+    """The photo as the configs' loader decodes it (BGR)."""
+    return mmcv.imread(path, flag='color_ignore_orientation', backend='pillow')
+
+
+def read_scores(out: str) -> dict:
+    """scores.csv as {photo: row}, and its photos in file order."""
+    with open(osp.join(out, 'scores.csv'), newline='') as f:
+        rows = list(csv.DictReader(f))
+    return {row['photo']: row for row in rows}, [row['photo'] for row in rows]
+
+
+def journal_records(out: str) -> list:
+    folder = osp.join(out, JOURNAL_DIR)
+    records = []
+    for name in os.listdir(folder):
+        with open(osp.join(folder, name)) as f:
+            records += [json.loads(line) for line in f]
+    return records
+
+
 def test_output_names_keep_colliding_photos_apart():
-    assert tool.output_names(['x/a.jpg', 'x/a.png', 'b.JPG']) == {
+    assert output_names(['x/a.jpg', 'x/a.png', 'b.JPG']) == {
         'x/a.jpg': 'x/a.jpg.png',
         'x/a.png': 'x/a.png.png',
         'b.JPG': 'b.png'
@@ -155,7 +175,7 @@ def test_group_by_size_batches_one_size_with_bounded_memory():
             yield sample
 
     batches, emitted = [], 0
-    for batch in tool.group_by_size(reading(), batch_size=3, max_pending=5):
+    for batch in group_by_size(reading(), batch_size=3, max_pending=5):
         assert len({tuple(s['inputs'].shape) for s in batch}) == 1
         assert 1 <= len(batch) <= 3
         # Never more than max_pending photos held at once.
@@ -168,21 +188,19 @@ def test_group_by_size_batches_one_size_with_bounded_memory():
     assert batches[:2] == [[0, 2, 4], [1, 5]]
 
 
-def test_masks_cutouts_and_sheet_of_a_folder(photos, tiny_redo, tmp_path):
+def test_masks_cutouts_scores_and_review_page(photos, tiny_redo, tmp_path):
     config, checkpoint = tiny_redo
     out = str(tmp_path / 'out')
-    summary = tool.main([
-        config, checkpoint, photos, '--out', out, '--device', 'cpu',
-        '--batch-size', '4', '--num-workers', '2'
-    ])
-    assert sorted(summary['done']) == sorted(PHOTOS)
+    model = init_folder_model(config, checkpoint)
+    summary = segment_folder(
+        model, photos, out, batch_size=4, num_workers=2, progress=False)
+    assert summary['done'] == sorted(PHOTOS)
     assert summary['skipped'] == []
     assert sorted(summary['failed']) == BROKEN
     for rel, error in summary['failed'].items():
         assert error  # the decoder's message comes with the name
 
-    model = init_model(config, checkpoint, device='cpu')
-    names = tool.output_names(list(PHOTOS))
+    names = output_names(list(PHOTOS))
     for rel, (height, width, channels) in PHOTOS.items():
         mask = read(osp.join(out, 'masks', names[rel]))
         cut = read(osp.join(out, 'cutouts', names[rel]))
@@ -194,19 +212,44 @@ def test_masks_cutouts_and_sheet_of_a_folder(photos, tiny_redo, tmp_path):
         # B, G and R; the RGBA photo's own alpha dropped).
         photo = decoded(osp.join(photos, rel))
         np.testing.assert_array_equal(cut[..., :3], photo, err_msg=rel)
-        # Batched by size, the masks are inference_model's, photo by photo.
-        expected = inference_model(model, osp.join(photos, rel))
-        np.testing.assert_array_equal(
-            mask // 255, expected.pred_sem_seg.data[0].numpy(), err_msg=rel)
-    written = [n for _, _, names in os.walk(out) for n in names]
-    assert len(written) == 2 * len(PHOTOS) + 1  # no temporary file left
+        # Batched by size, the masks are inference_model's, photo by photo
+        # (near-ties left out: batching changes the last bits).
+        assert_same_decided_pixels(
+            mask, inference_model(model, osp.join(photos, rel)))
+        thumb = read(osp.join(out, 'thumbs', names[rel][:-4] + '.jpg'))
+        assert max(thumb.shape[:2]) == 160 and thumb.shape[2] == 3
 
-    sheet = summary['contact_sheet']
-    assert sheet['shown'] == len(PHOTOS) == sheet['finished']
-    image = read(sheet['path'])
-    # One row of 8 captioned cells: the 8 photos.
-    assert image.shape == (tool.THUMB_SIZE + tool.CAPTION_HEIGHT + 4,
-                           8 * (tool.THUMB_SIZE + 4), 3)
+    by_photo, order = read_scores(out)
+    assert sorted(by_photo) == sorted(list(PHOTOS) + BROKEN)
+    finished = [p for p in order if p in PHOTOS]
+    scores = [float(by_photo[p]['score']) for p in finished]
+    assert scores == sorted(scores)  # worst first, then the failed files
+    assert order[-2:] == sorted(BROKEN)
+    for rel in PHOTOS:
+        row = by_photo[rel]
+        assert 0 <= float(row['confidence']) <= 1
+        area = float(row['area'])
+        mask = read(osp.join(out, 'masks', names[rel])) > 0
+        assert area == pytest.approx(mask.mean(), abs=1e-4)
+        assert row['flags'].split() == [f for f in FLAGS if row[f] == '1']
+        assert ('empty' in row['flags']) == (area < 0.05)
+        assert row['mask'] == osp.join('masks', names[rel])
+    for rel in BROKEN:
+        assert by_photo[rel]['error'] and not by_photo[rel]['score']
+
+    report = summary['report']
+    assert report['finished'] == len(PHOTOS) == report['shown']
+    page = open(report['index'], encoding='utf-8').read()
+    assert 'review_data.js' in page
+    data = open(osp.join(out, 'review_data.js'), encoding='utf-8').read()
+    assert all(json.dumps(rel)[1:-1] in data for rel in PHOTOS)
+    sheet = read(report['contact_sheet'])
+    assert sheet.ndim == 3 and sheet.shape[1] > 8 * 160
+    # No temporary file left: per photo a mask, a cut-out and a thumbnail;
+    # the folder's scores, page, page data and sheet; one journal.
+    written = [n for _, _, names in os.walk(out) for n in names]
+    assert len(written) == 3 * len(PHOTOS) + 4 + 1
+    assert not [n for n in written if n.endswith('.part')]
 
 
 def test_rerun_skips_finished_photos_only(photos, tiny_redo, tmp_path,
@@ -214,63 +257,130 @@ def test_rerun_skips_finished_photos_only(photos, tiny_redo, tmp_path,
     """A run killed while writing leaves no finished-looking output; the
     rerun does what is missing and nothing else."""
     config, checkpoint = tiny_redo
+    model = init_folder_model(config, checkpoint)
     out = str(tmp_path / 'out')
-    argv = [config, checkpoint, photos, '--out', out, '--num-workers', '0']
+
+    def run():
+        return segment_folder(model, photos, out, num_workers=0,
+                              progress=False)
+
     real_replace = os.replace
     calls = []
 
-    def dies_on_sixth_write(src, dst):
+    def dies_on_fifth_write(src, dst):
         calls.append(dst)
-        if len(calls) == 6:
+        if len(calls) == 5:
             raise KeyboardInterrupt  # killed while writing
         real_replace(src, dst)
 
-    monkeypatch.setattr(os, 'replace', dies_on_sixth_write)
+    monkeypatch.setattr(os, 'replace', dies_on_fifth_write)
     with pytest.raises(KeyboardInterrupt):
-        tool.main(argv)
+        run()
     monkeypatch.setattr(os, 'replace', real_replace)
-    # Two photos finished (mask + cut-out), the third has its mask only: its
-    # cut-out, being written when the run died, never appeared.
-    assert not osp.exists(calls[5]) and osp.exists(calls[4])
+    # One photo finished (mask, cut-out, thumbnail, journal line); the
+    # second has its mask only: its cut-out, being written when the run
+    # died, never appeared.
+    assert not osp.exists(calls[4]) and osp.exists(calls[3])
     leftovers = [
         n for _, _, names in os.walk(out) for n in names if '.part' in n
     ]
     assert leftovers == []
+    done_first = [
+        r['photo'] for r in journal_records(out) if r['status'] == 'done'
+    ]
+    assert len(done_first) == 1
 
-    names = tool.output_names(list(PHOTOS))
-    finished = {
-        rel
-        for rel in PHOTOS if osp.isfile(osp.join(out, 'masks', names[rel]))
-        and osp.isfile(osp.join(out, 'cutouts', names[rel]))
-    }
-    assert len(finished) == 2
-    second = tool.main(argv)
-    assert sorted(second['skipped']) == sorted(finished)
-    assert sorted(second['done']) == sorted(set(PHOTOS) - finished)
+    second = run()
+    assert second['skipped'] == done_first
+    assert second['done'] == sorted(set(PHOTOS) - set(done_first))
     assert sorted(second['failed']) == BROKEN
 
+    names = output_names(list(PHOTOS))
     mtimes = {
         rel: os.stat(osp.join(out, 'masks', names[rel])).st_mtime_ns
         for rel in PHOTOS
     }
-    third = tool.main(argv)
-    assert third['done'] == [] and sorted(third['skipped']) == sorted(PHOTOS)
+    third = run()
+    assert third['done'] == [] and third['skipped'] == sorted(PHOTOS)
     assert sorted(third['failed']) == BROKEN  # broken files are retried
     assert mtimes == {
         rel: os.stat(osp.join(out, 'masks', names[rel])).st_mtime_ns
         for rel in PHOTOS
     }
-    assert third['contact_sheet']['shown'] == len(PHOTOS)
+    assert third['report']['shown'] == len(PHOTOS)
+    assert sorted(read_scores(out)[0]) == sorted(list(PHOTOS) + BROKEN)
+
+
+def test_shards_split_the_photos_without_overlap(photos, tmp_path):
+    """--shard I/N runs into one folder: each photo segmented once, and the
+    last run's scores and page cover every share."""
+    model = init_folder_model(GRABCUT_CONFIG)
+    out = str(tmp_path / 'out')
+    first = segment_folder(model, photos, out, num_workers=0,
+                           shard=(0, 2), progress=False)
+    mine = sorted(r for r in PHOTOS if share_of(r, 2) == 0)
+    assert 0 < len(mine) < len(PHOTOS)
+    assert first['done'] == mine
+    assert first['report']['finished'] == len(mine)
+    second = segment_folder(model, photos, out, num_workers=0,
+                            shard=(1, 2), progress=False)
+    assert second['done'] == sorted(set(PHOTOS) - set(mine))
+    done = [r['photo'] for r in journal_records(out) if r['status'] == 'done']
+    assert sorted(done) == sorted(PHOTOS)  # nothing written twice
+    assert second['report']['finished'] == len(PHOTOS)
+    assert sorted(read_scores(out)[0]) == sorted(list(PHOTOS) + BROKEN)
+    with pytest.raises(UsageError, match='shard'):
+        segment_folder(model, photos, out, shard=(2, 2))
+
+
+def test_two_processes_write_the_same_masks(photos, tiny_redo, tmp_path):
+    """torchrun --nproc-per-node 2 ... --launcher pytorch (gloo on CPU):
+    every photo done once, the masks of a one-process run, one summary."""
+    config, checkpoint = tiny_redo
+    one, two = str(tmp_path / 'one'), str(tmp_path / 'two')
+    common = [config, checkpoint, photos, '--num-workers', '0']
+    single = subprocess.run(
+        [sys.executable, TOOL] + common + ['--out', one],
+        env=tiny_run_env(), cwd=REPO_ROOT, capture_output=True, text=True,
+        timeout=300)
+    assert single.returncode == 1, single.stderr[-3000:]
+    launched = subprocess.run(
+        [sys.executable, '-m', 'torch.distributed.run', '--nproc-per-node',
+         '2', '--master-port', str(29500 + os.getpid() % 1000), TOOL] +
+        common + ['--out', two, '--launcher', 'pytorch'],
+        env=tiny_run_env(), cwd=REPO_ROOT, capture_output=True, text=True,
+        timeout=300)
+    assert launched.returncode == 1, launched.stderr[-3000:]
+    # One summary (the first process's), counting both processes' photos.
+    assert launched.stdout.count('done ') == 1
+    assert f'done {len(PHOTOS)}, skipped 0 (already finished), failed 2' \
+        in launched.stdout
+    assert '2 process(es)' in launched.stdout
+    done = [r['photo'] for r in journal_records(two) if r['status'] == 'done']
+    assert sorted(done) == sorted(PHOTOS)
+    assert len(os.listdir(osp.join(two, JOURNAL_DIR))) == 2
+    names = output_names(list(PHOTOS))
+    model = init_folder_model(config, checkpoint)
+    for rel in PHOTOS:
+        mask = read(osp.join(two, 'masks', names[rel]))
+        assert_same_decided_pixels(
+            mask, inference_model(model, osp.join(photos, rel)))
+        # The same batches would give the same bits; other batches may
+        # flip near-ties only.
+        single_mask = read(osp.join(one, 'masks', names[rel]))
+        assert (mask != single_mask).mean() < 0.01, rel
+    assert sorted(read_scores(two)[0]) == sorted(list(PHOTOS) + BROKEN)
 
 
 def test_grabcut_config_needs_no_checkpoint(photos, tmp_path):
     """The shipped GrabCut config, no checkpoint: the masks find the drawn
     object at each photo's own size."""
     out = str(tmp_path / 'out')
-    summary = tool.main(
-        [GRABCUT_CONFIG, photos, '--out', out, '--num-workers', '0'])
-    assert sorted(summary['done']) == sorted(PHOTOS)
-    names = tool.output_names(list(PHOTOS))
+    summary = segment_folder(
+        init_folder_model(GRABCUT_CONFIG), photos, out, num_workers=0,
+        progress=False)
+    assert summary['done'] == sorted(PHOTOS)
+    names = output_names(list(PHOTOS))
     for rel, (height, width, _) in PHOTOS.items():
         mask = read(osp.join(out, 'masks', names[rel])) > 0
         truth = np.zeros((height, width), bool)
@@ -293,19 +403,16 @@ def test_bad_input_names_the_file_and_the_fix(case, message, photos, tiny_redo,
     empty = tmp_path / 'empty'
     empty.mkdir()
     (empty / 'notes.txt').write_text('no photo here\n')
-    argv = dict(
-        config=[str(tmp_path / 'nope.py'), checkpoint, photos],
-        checkpoint=[config, str(tmp_path / 'nope.pth'), photos],
-        in_dir=[config, checkpoint,
-                str(tmp_path / 'nowhere')],
-        empty=[config, checkpoint, str(empty)],
-        out_inside=[config, checkpoint, photos],
-        no_checkpoint=[config, photos],
-    )[case]
+    model_args = dict(
+        config=(str(tmp_path / 'nope.py'), checkpoint),
+        checkpoint=(config, str(tmp_path / 'nope.pth')),
+        no_checkpoint=(config, None)).get(case, (GRABCUT_CONFIG, None))
+    in_dir = dict(
+        in_dir=str(tmp_path / 'nowhere'), empty=str(empty)).get(case, photos)
     out = osp.join(photos, 'sub', 'out') if case == 'out_inside' else str(
         tmp_path / 'out')
-    with pytest.raises(tool.UsageError, match=message):
-        tool.main(argv + ['--out', out, '--num-workers', '0'])
+    with pytest.raises(UsageError, match=message):
+        segment_folder(init_folder_model(*model_args), in_dir, out)
 
 
 def test_command_line(photos, tmp_path):
@@ -327,17 +434,19 @@ def test_command_line(photos, tmp_path):
     for rel in BROKEN:
         assert f'failed: {rel}: ' in run.stdout
     assert 'images/s' in run.stdout
-    assert osp.isfile(osp.join(out, 'contact_sheet.png'))
+    assert 'review page (worst first)' in run.stdout
+    for name in ('contact_sheet.png', 'scores.csv', 'index.html'):
+        assert osp.isfile(osp.join(out, name)), name
 
-    bad = subprocess.run([
-        sys.executable, TOOL, GRABCUT_CONFIG, photos, '--out',
-        osp.join(photos, 'out')
-    ],
-                         env=tiny_run_env(),
-                         cwd=REPO_ROOT,
-                         capture_output=True,
-                         text=True,
-                         timeout=300)
-    assert bad.returncode == 1
-    assert 'inside the input folder' in bad.stderr
-    assert 'Traceback' not in bad.stderr
+    for argv, message in [
+        ([GRABCUT_CONFIG, photos, '--out', osp.join(photos, 'out')],
+         'inside the input folder'),
+        ([GRABCUT_CONFIG, photos, '--out', out, '--shard', '3/2'],
+         'I must be in 0 to N-1'),
+    ]:
+        bad = subprocess.run([sys.executable, TOOL] + argv,
+                             env=tiny_run_env(), cwd=REPO_ROOT,
+                             capture_output=True, text=True, timeout=300)
+        assert bad.returncode != 0
+        assert message in bad.stderr
+        assert 'Traceback' not in bad.stderr

@@ -3,6 +3,7 @@ import hashlib
 import logging
 import os
 import os.path as osp
+from collections import defaultdict
 from typing import Dict, List, Optional, Sequence, Tuple
 
 from mmengine.logging import print_log
@@ -84,6 +85,29 @@ def find_images(folder: str,
             if name.lower().endswith(suffixes) and not name.startswith('.')
         ]
     return sorted(found)
+
+
+def output_names(rel_paths: Sequence[str]) -> Dict[str, str]:
+    """The output name (relative, ``.png``) of each input image.
+
+    ``a/b.jpg`` gives ``a/b.png``; photos that would share a name
+    (``b.jpg`` and ``b.png`` in one folder) keep their suffix instead
+    (``b.jpg.png``, ``b.png.png``), so no output overwrites another.
+
+    Args:
+        rel_paths (Sequence[str]): Relative image paths.
+
+    Returns:
+        dict[str, str]: Relative output path of each input.
+    """
+    by_stem = defaultdict(list)
+    for rel in rel_paths:
+        by_stem[osp.splitext(rel)[0]].append(rel)
+    names = {}
+    for stem, rels in by_stem.items():
+        for rel in rels:
+            names[rel] = (stem if len(rels) == 1 else rel) + '.png'
+    return names
 
 
 def find_broken_image(path: str) -> Optional[str]:

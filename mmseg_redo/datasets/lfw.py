@@ -1,4 +1,5 @@
 """LFW-funneled with the part-label ground truth, ReDO's split."""
+import os.path as osp
 import re
 from typing import List, Optional, Tuple
 
@@ -6,6 +7,9 @@ from mmseg.registry import DATASETS
 from .base import ObjectSegDataset, read_list_file
 
 _NUMBERED = re.compile(r'^(?P<person>.+)_(?P<num>\d{4})$')
+#: Part-label files, in the order looked for: the official set ships
+#: ``.ppm``; a PNG copy (pixel-identical) is read the same way.
+LABEL_SUFFIXES = ('.ppm', '.png')
 
 
 def parse_lfw_entry(line: str, path: str) -> Tuple[str, str]:
@@ -44,14 +48,15 @@ class LFWDataset(ObjectSegDataset):
 
         data_root/
         ├── lfw_funneled/<person>/<person>_NNNN.jpg
-        ├── parts_lfw_funneled_gt_images/<person>_NNNN.ppm
+        ├── parts_lfw_funneled_gt_images/<person>_NNNN.ppm (or .png)
         └── train.txt, val.txt, test.txt   (ReDO's split lists)
 
     ReDO's lists hold ``<person> <person>_NNNN`` per line: ``train.txt``
     lists the 10,306 images without part labels, ``val.txt`` (1,327) and
     ``test.txt`` (1,600) the 2,927 labelled ones. The object is every pixel
     whose blue (background) channel is below 128 (rule ``lfw_parts``).
-    Images with no ``.ppm`` get no ``seg_map_path``.
+    Part labels are read from ``.ppm`` files, or from ``.png`` copies where
+    there is no ``.ppm``; images with neither get no ``seg_map_path``.
 
     Args:
         ann_file (str): The split list, relative to ``data_root``. Defaults
@@ -80,5 +85,14 @@ class LFWDataset(ObjectSegDataset):
         for line in read_list_file(self.ann_file):
             person, stem = parse_lfw_entry(line, self.ann_file)
             samples.append((self._prefixed('img_path', person, stem + '.jpg'),
-                            self._prefixed('seg_map_path', stem + '.ppm')))
+                            self._part_labels(stem)))
         return samples
+
+    def _part_labels(self, stem: str) -> str:
+        """The part-label file of ``stem``: the official ``.ppm``, or the
+        same image re-saved losslessly as ``.png``."""
+        for suffix in LABEL_SUFFIXES:
+            path = self._prefixed('seg_map_path', stem + suffix)
+            if osp.isfile(path):
+                return path
+        return self._prefixed('seg_map_path', stem + LABEL_SUFFIXES[0])

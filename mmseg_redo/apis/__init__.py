@@ -1,0 +1,16 @@
+"""High-level APIs: segment folders of photos, write pseudo-labels.
+
+Like ``mmseg.apis``, these take a model from ``init_model`` and files on
+disk; the tools in ``tools/`` are thin command lines over them.
+"""
+from .inference import PhotoDataset, group_by_size, predict_photos
+from .pseudo_labels import split_images, write_pseudo_labels
+from .segment_folder import (UsageError, init_folder_model, list_images,
+                             output_names, segment_folder,
+                             write_folder_report)
+
+__all__ = [
+    'PhotoDataset', 'UsageError', 'group_by_size', 'init_folder_model',
+    'list_images', 'output_names', 'predict_photos', 'segment_folder',
+    'split_images', 'write_folder_report', 'write_pseudo_labels'
+]
