@@ -225,3 +225,38 @@ def assert_same_decided_pixels(mask, prediction,
     assert decided.mean() >= min_decided, (
         f'only {decided.mean():.1%} of the pixels are decided')
     np.testing.assert_array_equal((mask > 0)[decided], (expected > 0)[decided])
+
+
+# ---------------------------------------------------------------------------
+# Running a tool as a command
+# ---------------------------------------------------------------------------
+def run_tool(relative_path: str, *args, **kwargs):
+    """Run a script of tools/ as a user would, with this Python.
+
+    Tests reach the code of the tools through the package; this runs a
+    tool's command line itself (its flags, exit status and printed output).
+
+    Args:
+        relative_path (str): The script, relative to the repository root,
+            e.g. ``'tools/test.py'``.
+        *args: Its command-line arguments (made strings).
+        **kwargs: Passed to :func:`subprocess.run`. By default the output
+            is captured as text, the environment is :func:`tiny_run_env`'s,
+            the working directory is the repository root and the timeout
+            600 s.
+
+    Returns:
+        subprocess.CompletedProcess: The finished run, whatever its exit
+        status.
+    """
+    import subprocess
+    options = dict(
+        env=tiny_run_env(),
+        cwd=REPO_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=600)
+    options.update(kwargs)
+    return subprocess.run(
+        [VENV_PYTHON,
+         osp.join(REPO_ROOT, relative_path), *map(str, args)], **options)

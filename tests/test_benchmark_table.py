@@ -1,12 +1,13 @@
-"""Tests of tools/benchmark_table.py and the GrabCut baseline.
+"""Tests of the benchmark table (mmseg_redo.benchmark and
+tools/benchmark_table.py) and the GrabCut baseline.
 
-The tool runs on three tiny rows on synthetic data (a ReDO and a supervised
-EncoderDecoder checkpoint, untrained, and GrabCut), and the written table
-and metafile are checked against numbers computed here without the tool.
+The table is written for three tiny rows on synthetic data (a ReDO and a
+supervised EncoderDecoder checkpoint, untrained, and GrabCut), and the
+written table and metafile are checked against numbers computed here
+without the table's code.
 The Flowers-17 tests (GrabCut against the data README, the supervised
 baselines' training list) are skipped when the data is absent.
 """
-import importlib.util
 import json
 import os.path as osp
 
@@ -14,14 +15,16 @@ import numpy as np
 import pytest
 import torch
 import yaml
-from conftest import FLOWERS17, REPO_ROOT, write_tiny_redo_config
+from conftest import FLOWERS17, REPO_ROOT, run_tool, write_tiny_redo_config
 from mmengine.config import Config
 from mmengine.dataset import pseudo_collate
 from mmengine.registry import init_default_scope
 from mmengine.runner import save_checkpoint
 from mmseg.registry import DATASETS, MODELS
 
-import mmseg_redo  # noqa: F401
+from mmseg_redo.benchmark import (TABLE_START, estimate_train_time,
+                                  evaluate_config, format_duration, score_row,
+                                  write_benchmark_table)
 from mmseg_redo.datasets.base import OBJECT_METAINFO
 from mmseg_redo.evaluation.redo_metric import binary_counts, redo_scores
 from mmseg_redo.models import grabcut_mask
@@ -29,18 +32,6 @@ from mmseg_redo.models import grabcut_mask
 needs_flowers17 = pytest.mark.skipif(
     not osp.isfile(osp.join(FLOWERS17, 'test.txt')),
     reason=f'Flowers-17 not found at {FLOWERS17}')
-
-
-def load_tool(name: str):
-    """Import tools/<name>.py as a module."""
-    path = osp.join(REPO_ROOT, 'tools', f'{name}.py')
-    spec = importlib.util.spec_from_file_location(name, path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-table_tool = load_tool('benchmark_table')
 
 
 @pytest.fixture(autouse=True)
@@ -171,13 +162,11 @@ def test_table_holds_the_measured_numbers(rows, tmp_path):
     readme.write_text('# Intro kept\n\n<!-- benchmark-table:start -->\nold '
                       'table\n<!-- benchmark-table:end -->\n\nFooter kept.\n')
     metafile = tmp_path / 'metafile.yaml'
-    argv = [
-        rows['entries'], '--readme',
-        str(readme), '--metafile',
-        str(metafile), '--json-out',
-        str(tmp_path / 'rows.json')
-    ]
-    results = table_tool.main(argv)
+    results = write_benchmark_table(
+        rows['entries'],
+        str(readme),
+        metafile_path=str(metafile),
+        json_out=str(tmp_path / 'rows.json'))
     by_name = {r['name']: r for r in results}
 
     # Independent numbers: GrabCut straight from OpenCV, ReDO and the
@@ -202,7 +191,7 @@ def test_table_holds_the_measured_numbers(rows, tmp_path):
     assert text.startswith('# Intro kept')
     assert text.rstrip().endswith('Footer kept.')
     assert 'old table' not in text
-    assert text.count(table_tool.TABLE_START) == 1
+    assert text.count(TABLE_START) == 1
     for name, scores in expected.items():
         cells = _cells(text, name)
         assert cells[2] == f"{scores['object_iou']:.3f}", name
@@ -242,9 +231,12 @@ def test_table_holds_the_measured_numbers(rows, tmp_path):
     assert json.loads((tmp_path / 'rows.json').read_text())[0]['name'] == \
         'ReDO tiny'
 
-    # A second run replaces the table instead of adding one.
-    table_tool.main(argv[:5])
-    assert readme.read_text().count(table_tool.TABLE_START) == 1
+    # A second run, of the command line, replaces the table instead of
+    # adding one.
+    run = run_tool('tools/benchmark_table.py', rows['entries'], '--readme',
+                   readme, '--metafile', metafile)
+    assert run.returncode == 0, run.stderr[-3000:]
+    assert readme.read_text().count(TABLE_START) == 1
 
 
 def test_seeds_val_selection_raw_weights_and_a_second_table(rows, tmp_path):
@@ -278,12 +270,12 @@ def test_seeds_val_selection_raw_weights_and_a_second_table(rows, tmp_path):
     config = write_tiny_redo_config(
         str(tmp_path), validate=True, extra=SYNTHETIC_TEST)
     single = {
-        name: table_tool.evaluate_config(
+        name: evaluate_config(
             Config.fromfile(config), 'test', None, paths[name])['object_iou']
         for name in ('one', 'zero')
     }
     val = {
-        name: table_tool.evaluate_config(
+        name: evaluate_config(
             Config.fromfile(config), 'val', None, paths[name])['object_iou']
         for name in ('one', 'zero')
     }
@@ -302,11 +294,8 @@ def test_seeds_val_selection_raw_weights_and_a_second_table(rows, tmp_path):
     readme = tmp_path / 'README.md'
     readme.write_text('<!-- benchmark-table:start -->\nmain\n'
                       '<!-- benchmark-table:end -->\n')
-    table_tool.main([
-        str(entries), '--readme',
-        str(readme), '--marker', 'ablation-table', '--metafile', '',
-        '--curves'
-    ])
+    write_benchmark_table(
+        str(entries), str(readme), marker='ablation-table', curves=True)
     text = readme.read_text()
     assert 'main' in text and '<!-- ablation-table:end -->' in text
     mean = (single['one'] + single['zero']) / 2
@@ -318,7 +307,7 @@ def test_seeds_val_selection_raw_weights_and_a_second_table(rows, tmp_path):
     assert _cells(text, 'best on val')[2] == f'{single[best]:.3f}'
     assert _cells(text, 'raw')[2] == f"{single['zero']:.3f}"
     with pytest.raises(ValueError, match='no ema_state_dict'):
-        table_tool.score_row(
+        score_row(
             dict(name='x', config=config, checkpoint=paths['one'],
                  weights='raw'), 'test')
 
@@ -333,11 +322,10 @@ def test_missing_checkpoint_is_a_clear_error(rows, tmp_path):
                 checkpoint=str(tmp_path / 'nothing_*.pth'))
         ]))
     with pytest.raises(FileNotFoundError, match='no checkpoint matches'):
-        table_tool.main([
-            str(entries), '--readme',
-            str(tmp_path / 'R.md'), '--metafile',
-            str(tmp_path / 'm.yaml')
-        ])
+        write_benchmark_table(
+            str(entries),
+            str(tmp_path / 'R.md'),
+            metafile_path=str(tmp_path / 'm.yaml'))
 
 
 def test_train_time_from_the_logs(tmp_path):
@@ -360,10 +348,10 @@ def test_train_time_from_the_logs(tmp_path):
             dict(iter=6, time=2.0, step=6),
             dict(iter=8, time=2.0, step=8),
         ]) + '\n')
-    seconds = table_tool.estimate_train_time(str(tmp_path))
+    seconds = estimate_train_time(str(tmp_path))
     assert seconds == pytest.approx(2 * 0.5 + 2 * 1.0 + 2 * 2.0 + 2 * 2.0)
-    assert table_tool.estimate_train_time(str(tmp_path / 'none')) is None
-    assert table_tool.format_duration(3900) == '1 h 05 min'
+    assert estimate_train_time(str(tmp_path / 'none')) is None
+    assert format_duration(3900) == '1 h 05 min'
 
 
 @needs_flowers17
@@ -378,13 +366,14 @@ def test_grabcut_reproduces_the_flowers17_readme(tmp_path):
         yaml.safe_dump(
             [dict(name='GrabCut 128', config=config, labels='none')]))
     readme = tmp_path / 'README.md'
-    results = table_tool.main([
-        str(entries), '--readme',
-        str(readme), '--metafile',
-        str(tmp_path / 'm.yaml'), '--cfg-options',
-        f'test_dataloader.dataset.data_root={FLOWERS17}',
-        'test_dataloader.num_workers=1'
-    ])
+    results = write_benchmark_table(
+        str(entries),
+        str(readme),
+        metafile_path=str(tmp_path / 'm.yaml'),
+        cfg_options={
+            'test_dataloader.dataset.data_root': FLOWERS17,
+            'test_dataloader.num_workers': 1
+        })
     m = results[0]['metrics']
     print('GrabCut 128x128 on Flowers-17 test:', m)
     assert m['object_iou'] == pytest.approx(0.825, abs=0.015)

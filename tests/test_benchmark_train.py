@@ -1,28 +1,17 @@
-"""Tests of tools/analysis_tools/benchmark_train.py.
+"""Tests of the training benchmark (mmseg_redo.benchmark.train_speed and
+tools/analysis_tools/benchmark_train.py).
 
-The tool times tiny configs on CPU with synthetic tensors; the official
+It times tiny configs on CPU with synthetic tensors; the official
 code's networks are replaced by a stand-in ``models.py`` (same class names
 and constructor arguments, one conv each) that counts its forward passes,
 so the test checks that the official iteration's structure is timed.
 """
-import importlib.util
-import os.path as osp
-import sys
-
 import pytest
 import torch
-from conftest import REPO_ROOT, write_tiny_redo_config
+from conftest import run_tool, write_tiny_redo_config
+from mmengine.config import Config
 
-import mmseg_redo  # noqa: F401
-
-
-def load_benchmark_tool():
-    """Import tools/analysis_tools/benchmark_train.py as a module."""
-    path = osp.join(REPO_ROOT, 'tools', 'analysis_tools', 'benchmark_train.py')
-    spec = importlib.util.spec_from_file_location('benchmark_train', path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+from mmseg_redo.benchmark import train_speed
 
 
 #: The official models.py's classes as tiny stand-ins with the official
@@ -90,20 +79,21 @@ train_dataloader = dict(dataset=dict(size=img_size))
 '''
 
 
-def run_tool(monkeypatch, capsys, *args: str, tool=None) -> str:
-    """Run the tool's main() with ``args``; return what it printed."""
-    tool = tool or load_benchmark_tool()
-    monkeypatch.setattr(sys, 'argv', ['benchmark_train.py', *args])
+def run_benchmark(capsys, config: str, **kwargs) -> str:
+    """Time ``config`` (synthetic data); return what was printed."""
     torch.manual_seed(0)
-    tool.main()
+    train_speed.benchmark_train(
+        Config.fromfile(config), synthetic=True, **kwargs)
     return capsys.readouterr().out
 
 
-def test_times_config_and_faithful_steps(tmp_path, monkeypatch, capsys):
+def test_times_config_and_faithful_steps(tmp_path):
     config = write_tiny_redo_config(str(tmp_path))
-    out = run_tool(monkeypatch, capsys, config, '--synthetic', '--iters',
-                   '2', '--warmup', '1', '--rounds', '2', '--profile', '1',
-                   '--flops')
+    run = run_tool('tools/analysis_tools/benchmark_train.py', config,
+                   '--synthetic', '--iters', '2', '--warmup', '1', '--rounds',
+                   '2', '--profile', '1', '--flops')
+    assert run.returncode == 0, run.stderr[-3000:]
+    out = run.stdout
     assert 'batch 2 redrawn + 2 real images' in out
     rows = {line.split()[0] for line in out.splitlines() if line}
     assert {'fast', 'faithful'} <= rows
@@ -122,12 +112,10 @@ def test_flops_count_each_steps_own_work(tmp_path):
     mask-net and one generator forward pass at the batch (the composites
     recomputed without gradients), counted here independently.
     """
-    from mmengine.config import Config
     from mmengine.registry import init_default_scope
     from mmseg.registry import MODELS
     from torch.utils.flop_counter import FlopCounterMode
 
-    tool = load_benchmark_tool()
     cfg = Config.fromfile(write_tiny_redo_config(str(tmp_path)))
     assert cfg.model.reuse_composites
     init_default_scope('mmseg')
@@ -135,7 +123,7 @@ def test_flops_count_each_steps_own_work(tmp_path):
     model = MODELS.build(cfg.model)
     model.init_weights()
     state = model.state_dict()
-    batch = next(tool.synthetic_batches(cfg))
+    batch = next(train_speed.synthetic_batches(cfg))
 
     with torch.no_grad(), FlopCounterMode(display=False) as counter:
         inputs = model.data_preprocessor(batch, True)['inputs']
@@ -144,9 +132,10 @@ def test_flops_count_each_steps_own_work(tmp_path):
                      model.sample_z(images.size(0)))
     recomputed = counter.get_total_flops()
 
-    config_step = tool.count_flops(tool.eager_twin(cfg, state, 'cpu'), batch)
-    faithful = tool.count_flops(
-        tool.build_variant(cfg, True, state, 'cpu'), batch)
+    config_step = train_speed.count_flops(
+        train_speed.eager_twin(cfg, state, 'cpu'), batch)
+    faithful = train_speed.count_flops(
+        train_speed.build_variant(cfg, True, state, 'cpu'), batch)
     assert recomputed > 0
     assert faithful - config_step == recomputed
 
@@ -157,15 +146,19 @@ def test_times_official_networks_in_official_iteration(
     checkout.mkdir()
     (checkout / 'models.py').write_text(FAKE_OFFICIAL_MODELS)
     config = write_tiny_redo_config(str(tmp_path), extra=AT_128)
-    tool = load_benchmark_tool()
     loaded = {}
-    load_models = tool._load_reference_models
-    monkeypatch.setattr(tool, '_load_reference_models',
+    load_models = train_speed.load_reference_models
+    monkeypatch.setattr(train_speed, 'load_reference_models',
                         lambda code: loaded.setdefault('models',
                                                        load_models(code)))
-    out = run_tool(monkeypatch, capsys, config, '--synthetic', '--only-fast',
-                   '--iters', '2', '--warmup', '1', '--rounds', '1',
-                   '--reference-code', str(checkout), tool=tool)
+    out = run_benchmark(
+        capsys,
+        config,
+        only_fast=True,
+        iters=2,
+        warmup=1,
+        rounds=1,
+        reference_code=str(checkout))
     assert any(line.startswith('official code') for line in out.splitlines())
     assert "over the official code step" in out
     # Per official iteration: mask net and generators twice (the generator
@@ -176,13 +169,12 @@ def test_times_official_networks_in_official_iteration(
     assert calls == dict(M=6, G=6, D=9, Z=3)
 
 
-def test_reference_code_needs_models_py_and_128px(tmp_path, monkeypatch,
-                                                  capsys):
+def test_reference_code_needs_models_py_and_128px(tmp_path, capsys):
     config = write_tiny_redo_config(str(tmp_path))
     with pytest.raises(FileNotFoundError, match='no models.py in'):
-        run_tool(monkeypatch, capsys, config, '--synthetic', '--only-fast',
-                 '--reference-code', str(tmp_path))
+        run_benchmark(
+            capsys, config, only_fast=True, reference_code=str(tmp_path))
     (tmp_path / 'models.py').write_text(FAKE_OFFICIAL_MODELS)
     with pytest.raises(ValueError, match='128x128 images only'):
-        run_tool(monkeypatch, capsys, config, '--synthetic', '--only-fast',
-                 '--reference-code', str(tmp_path))
+        run_benchmark(
+            capsys, config, only_fast=True, reference_code=str(tmp_path))

@@ -1,7 +1,6 @@
 """GrabCut as a package segmentor: mmseg's APIs and tools/test.py run the
 GrabCut configs with no checkpoint and no import beyond the configs'
 ``custom_imports``."""
-import importlib.util
 import json
 import os.path as osp
 import subprocess
@@ -10,7 +9,7 @@ import sys
 import mmcv
 import numpy as np
 import pytest
-from conftest import REPO_ROOT, tiny_run_env, write_tiny_redo_config
+from conftest import REPO_ROOT, run_tool, tiny_run_env, write_tiny_redo_config
 
 GRABCUT_CONFIG = osp.join(REPO_ROOT, 'configs', 'baselines',
                           'grabcut_flowers17-64x64.py')
@@ -78,14 +77,6 @@ def test_init_model_and_inference_model_with_the_config_only(photo, tmp_path):
     assert (mask & truth).sum() / (mask | truth).sum() > 0.8
 
 
-def _load_test_tool():
-    spec = importlib.util.spec_from_file_location(
-        'test_tool', osp.join(REPO_ROOT, 'tools', 'test.py'))
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
 def test_tools_test_scores_grabcut_without_checkpoint(tmp_path):
     config = tmp_path / 'grabcut_synthetic.py'
     config.write_text(
@@ -93,29 +84,19 @@ def test_tools_test_scores_grabcut_without_checkpoint(tmp_path):
             synthetic=osp.join(REPO_ROOT,
                                'configs/_base_/datasets/synthetic.py'),
             runtime=osp.join(REPO_ROOT, 'configs/_base_/default_runtime.py')))
-    run = subprocess.run([
-        sys.executable,
-        osp.join(REPO_ROOT, 'tools', 'test.py'),
-        str(config), '--work-dir',
-        str(tmp_path / 'work')
-    ],
-                         env=tiny_run_env(),
-                         cwd=REPO_ROOT,
-                         capture_output=True,
-                         text=True,
-                         timeout=300)
+    run = run_tool(
+        'tools/test.py', config, '--work-dir', tmp_path / 'work', timeout=300)
     assert run.returncode == 0, run.stderr[-3000:]
     log = run.stdout + run.stderr
     assert 'mIoU:' in log and 'object_iou:' in log
 
 
-def test_tools_test_refuses_weights_without_checkpoint(tmp_path, monkeypatch):
+def test_tools_test_refuses_weights_without_checkpoint(tmp_path):
     """A model with weights and no checkpoint would be scored at its random
     initialisation: tools/test.py stops instead, saying what to give."""
     config = write_tiny_redo_config(str(tmp_path))
-    monkeypatch.setattr(
-        sys, 'argv',
-        ['test.py', config, 'none', '--work-dir',
-         str(tmp_path / 'work')])
-    with pytest.raises(SystemExit, match='give its trained checkpoint'):
-        _load_test_tool().main()
+    run = run_tool(
+        'tools/test.py', config, 'none', '--work-dir', tmp_path / 'work',
+        timeout=300)
+    assert run.returncode == 1
+    assert 'give its trained checkpoint' in run.stderr

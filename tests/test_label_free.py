@@ -12,16 +12,21 @@ from types import SimpleNamespace
 
 import pytest
 import torch
-from conftest import build_tiny_redo_runner
+from conftest import build_tiny_redo_runner, run_tool
 from mmengine.logging import MessageHub
 from mmengine.registry import init_default_scope
 from mmengine.structures import PixelData
 from mmseg.structures import SegDataSample
 from test_hooks import FakeReDO
-from test_visualization import load_tool
 
 from mmseg_redo.engine.hooks import MaskAssignmentHook
 from mmseg_redo.evaluation import LabelFreeMaskScore, border_band
+from mmseg_redo.evaluation.label_free_metric import CANDIDATES
+from mmseg_redo.evaluation.label_free_selection import (SELECTORS,
+                                                        evaluate_run,
+                                                        summarise,
+                                                        summary_table)
+from mmseg_redo.visualization.curves import find_scalars, read_scalars
 
 SIZE = 16
 
@@ -269,8 +274,10 @@ def test_save_best_keeps_the_best_label_free_score(tiny_run):
 
 
 def test_plot_curves_draws_the_label_free_score(tiny_run, tmp_path):
-    tool = load_tool('tools/analysis_tools/plot_curves.py')
-    _, val = tool.main([tiny_run, '--out', str(tmp_path / 'curves.png')])
+    run = run_tool('tools/analysis_tools/plot_curves.py', tiny_run, '--out',
+                   tmp_path / 'curves.png')
+    assert run.returncode == 0, run.stderr[-3000:]
+    _, val = read_scalars(find_scalars(tiny_run))
     records = _validation_records(tiny_run)
     assert val['label_free_score'] == ([2, 4], [
         r['label_free_score'] for r in records
@@ -278,10 +285,9 @@ def test_plot_curves_draws_the_label_free_score(tiny_run, tmp_path):
     assert val['object_iou'][0] == [2, 4]
 
 
-def test_selection_tool_reproduces_the_runs_validations(tiny_run, capsys):
-    tool = load_tool('tools/analysis_tools/label_free_selection.py')
-    results = tool.main([tiny_run])
-    rows, summary = results[tiny_run]['rows'], results[tiny_run]['summary']
+def test_selection_reproduces_the_runs_validations(tiny_run):
+    rows = list(evaluate_run(tiny_run))
+    summary = summarise(rows)
     assert [row['iter'] for row in rows] == [2, 4]
     # Same region, candidates and val IoU as the run's own validations
     # (stability included: checkpoint 4 is compared with checkpoint 2).
@@ -301,17 +307,16 @@ def test_selection_tool_reproduces_the_runs_validations(tiny_run, capsys):
     assert summary['val_iou']['gap'] == 0.0
     assert summary['val_iou_labels']['gap_labels'] == 0.0
     assert summary['last']['iter'] == 4
-    assert set(tool.SELECTORS) == set(summary)
-    assert 'lf_confidence_area' in capsys.readouterr().out
+    assert set(SELECTORS) == set(summary)
+    assert 'lf_confidence_area' in summary_table({tiny_run: summary})
 
 
 def test_selection_summary_by_hand():
-    tool = load_tool('tools/analysis_tools/label_free_selection.py')
     rows = []
     for i, (val_iou, test_iou, conf) in enumerate([(0.5, 0.6, 0.9),
                                                    (0.7, 0.8, 0.5),
                                                    (0.6, 0.7, 0.7)]):
-        row = {f'lf_{c}': 0.0 for c in tool.CANDIDATES}
+        row = {f'lf_{c}': 0.0 for c in CANDIDATES}
         row.update(
             iter=i,
             val_iou=val_iou,
@@ -321,7 +326,7 @@ def test_selection_summary_by_hand():
             val_iou_labels=val_iou + 0.2 * (i == 2),
             test_iou_labels=test_iou + 0.2 * (i == 2))
         rows.append(row)
-    summary = tool.summarise(rows)
+    summary = summarise(rows)
     assert summary['val_iou']['iter'] == 1
     assert summary['val_iou_labels']['iter'] == 2
     assert summary['lf_confidence']['iter'] == 0
@@ -332,8 +337,7 @@ def test_selection_summary_by_hand():
     assert math.isnan(summary['lf_area']['spearman'])  # constant
 
 
-def test_selection_tool_summarises_saved_rows_at_every_stop(tmp_path, capsys):
-    tool = load_tool('tools/analysis_tools/label_free_selection.py')
+def test_selection_tool_summarises_saved_rows_at_every_stop(tmp_path):
     # Saved before confidence_stability_area existed: it is recomputed.
     basic = ('confidence', 'stability', 'area', 'border')
     rows = []
@@ -351,7 +355,11 @@ def test_selection_tool_summarises_saved_rows_at_every_stop(tmp_path, capsys):
         rows.append(row)
     saved = tmp_path / 'rows.json'
     saved.write_text(json.dumps({'run': {'rows': rows}}))
-    results = tool.main(['--rows', str(saved), '--stops-from', '2000'])
+    out = tmp_path / 'summary.json'
+    run = run_tool('tools/analysis_tools/label_free_selection.py', '--rows',
+                   saved, '--stops-from', '2000', '--out', out)
+    assert run.returncode == 0, run.stderr[-3000:]
+    results = json.loads(out.read_text())
     assert results['run']['rows'][0]['lf_confidence_stability_area'] == 0.9
     stops = results['run']['stops']
     # Stopped at 2000: confidence keeps 1000 (0.5 against 0.7); stopped at
@@ -364,4 +372,4 @@ def test_selection_tool_summarises_saved_rows_at_every_stop(tmp_path, capsys):
     assert last['mean'] == pytest.approx(-0.05)
     assert last['worst'] == pytest.approx(-0.1)
     assert last['worst_stop'] == 3000
-    assert "Gap to the val masks' pick" in capsys.readouterr().out
+    assert "Gap to the val masks' pick" in run.stdout

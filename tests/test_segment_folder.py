@@ -128,15 +128,6 @@ def decoded(path: str) -> np.ndarray:
     return mmcv.imread(path, flag='color_ignore_orientation', backend='pillow')
 
 
-def read(path: str) -> np.ndarray:
-    return mmcv.imread(path, flag='unchanged', backend='pillow')
-
-
-def decoded(path: str) -> np.ndarray:
-    """The photo as the configs' loader decodes it (BGR)."""
-    return mmcv.imread(path, flag='color_ignore_orientation', backend='pillow')
-
-
 def read_scores(out: str) -> dict:
     """scores.csv as {photo: row}, and its photos in file order."""
     with open(osp.join(out, 'scores.csv'), newline='') as f:

@@ -3,7 +3,6 @@
 Everything runs on tiny synthetic models and data (16x16 images), so no
 dataset is needed.
 """
-import importlib.util
 import json
 import os.path as osp
 
@@ -11,27 +10,18 @@ import mmcv
 import numpy as np
 import pytest
 import torch
-from conftest import REPO_ROOT, write_tiny_redo_config
+from conftest import run_tool, write_tiny_redo_config
 from mmengine.config import Config
 from mmengine.registry import init_default_scope
 from mmengine.runner import Runner, save_checkpoint
 from mmseg.registry import MODELS
 
-import mmseg_redo  # noqa: F401
 from mmseg_redo.datasets.base import OBJECT_METAINFO
 from mmseg_redo.visualization import (compute_redraws, draw_redraw_grid,
                                       redraw_grid)
+from mmseg_redo.visualization.curves import (find_scalars, plot_comparison,
+                                             plot_curves, read_scalars)
 from mmseg_redo.visualization.redraw_grid import GAP, HEADER_HEIGHT
-
-
-def load_tool(relative_path: str):
-    """Import a script of tools/ as a module."""
-    path = osp.join(REPO_ROOT, relative_path)
-    spec = importlib.util.spec_from_file_location(
-        osp.splitext(osp.basename(path))[0], path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 @pytest.fixture(autouse=True)
@@ -198,11 +188,9 @@ def test_redraw_demo_tool(tiny, tmp_path):
         mmcv.imwrite(np.full((h, w, 3), 60 * i, np.uint8), path)
         images.append(path)
     out = str(tmp_path / 'grid.png')
-    demo = load_tool('tools/redraw_demo.py')
-    demo.main([
-        cfg.filename, checkpoint, *images, '--out', out, '--num-redraws', '2',
-        '--tile-size', '32'
-    ])
+    run = run_tool('tools/redraw_demo.py', cfg.filename, checkpoint, *images,
+                   '--out', out, '--num-redraws', '2', '--tile-size', '32')
+    assert run.returncode == 0, run.stderr[-3000:]
     grid = mmcv.imread(out)
     assert grid.shape == (HEADER_HEIGHT + 2 * (32 + GAP), 6 * (32 + GAP) - GAP,
                           3)
@@ -221,9 +209,9 @@ def test_plot_curves(tmp_path):
     (run /
      'scalars.json').write_text('\n'.join(json.dumps(r)
                                           for r in records) + '\n')
-    tool = load_tool('tools/analysis_tools/plot_curves.py')
     out = str(tmp_path / 'curves.png')
-    train, val = tool.main([str(tmp_path / 'run'), '--out', out])
+    train, val = read_scalars(find_scalars(str(tmp_path / 'run')))
+    plot_curves(train, val, out)
     assert train['loss_z'] == ([1, 2, 3], [4.0, 3.0, 2.0])
     assert val['object_iou'] == ([2, 4], [0.3, 0.5])
     assert val['mIoU'] == ([2, 4], [0.4, 0.6])  # percent -> fraction
@@ -238,14 +226,16 @@ def test_plot_curves_compares_runs(tmp_path):
         (run / 'scalars.json').write_text('\n'.join(
             json.dumps(dict(object_iou=v, step=s))
             for s, v in zip((250, 500), values)) + '\n')
-    tool = load_tool('tools/analysis_tools/plot_curves.py')
     out = str(tmp_path / 'compare.png')
-    _, val = tool.main([
-        str(tmp_path / 'a'),
-        str(tmp_path / 'b'), '--labels', 'old', 'new', '--out', out
-    ])
-    assert val['object_iou'] == ([250, 500], [0.6, 0.4])  # the last run's
+    runs = {
+        label: read_scalars(find_scalars(str(tmp_path / name)))[1]
+        for label, name in (('old', 'a'), ('new', 'b'))
+    }
+    plot_comparison(runs, out)
+    assert runs['new']['object_iou'] == ([250, 500], [0.6, 0.4])
     assert mmcv.imread(out).shape[1] > 400
-    with pytest.raises(SystemExit, match='2 runs but 1 labels'):
-        tool.main([str(tmp_path / 'a'), str(tmp_path / 'b'), '--labels',
-                   'x', '--out', out])
+    # The command line names each run, or refuses.
+    run = run_tool('tools/analysis_tools/plot_curves.py', tmp_path / 'a',
+                   tmp_path / 'b', '--labels', 'x', '--out', out)
+    assert run.returncode == 1
+    assert '2 runs but 1 labels' in run.stderr

@@ -4,7 +4,8 @@ Each row: the image, its object mask overlaid, ``K`` redraws of the object
 region (region ``object_index``) with different codes z, then ``K`` redraws
 of the background. Everything is at the model's input size after the
 config's test preprocessing (for the Flowers configs: shorter side resized,
-centre crop), which is the size the generators paint at.
+centre crop), which is the size the generators paint at (see
+:mod:`mmseg_redo.visualization.redraw_inputs`).
 
 Example:
     python tools/redraw_demo.py configs/redo/redo_flowers17_cpu.py \
@@ -14,84 +15,15 @@ Example:
         --out redraws.png --num-redraws 4 --seed 1
 """
 import argparse
-import copy
 import os.path as osp
 from typing import List, Optional
 
 import mmcv
-import torch
-import torch.nn.functional as F
 from mmengine.config import Config, DictAction
-from mmengine.dataset import Compose, pseudo_collate
-from mmengine.logging import print_log
 from mmseg.apis import init_model
 
 from mmseg_redo.visualization import redraw_grid
-
-#: Loaders replaced by a file loader, and ground-truth steps dropped: the
-#: demo reads bare image files.
-LOADERS = ('LoadImageFromFile', 'LoadImageFromFileChecked',
-           'LoadSyntheticSample', 'InferencerLoader')
-NO_IMAGE_STEPS = ('LoadAnnotations', 'LoadObjectMask', 'ResetOriShape')
-
-
-def image_pipeline(cfg: Config) -> Compose:
-    """The config's test pipeline, reading bare image files.
-
-    The loader becomes ``LoadImageFromFileChecked`` (keeping its options
-    for file loaders) and the ground-truth steps are dropped; the resizing
-    and cropping stay.
-
-    Args:
-        cfg (Config): The model's config.
-
-    Returns:
-        Compose: The pipeline, taking ``dict(img_path=...)``.
-    """
-    steps = []
-    for step in copy.deepcopy(cfg.test_dataloader.dataset.pipeline):
-        kind = step.get('type')
-        if kind in NO_IMAGE_STEPS:
-            continue
-        if kind in LOADERS:
-            if kind == 'LoadSyntheticSample':
-                step = dict()
-            step['type'] = 'LoadImageFromFileChecked'
-        steps.append(step)
-    if not steps or steps[0]['type'] != 'LoadImageFromFileChecked':
-        steps.insert(0, dict(type='LoadImageFromFileChecked'))
-    return Compose(steps)
-
-
-def load_inputs(model, cfg: Config, images: List[str]) -> torch.Tensor:
-    """Images through the test pipeline and the model's data preprocessor.
-
-    Args:
-        model (nn.Module): The ReDO model.
-        cfg (Config): Its config.
-        images (list[str]): Image files.
-
-    Returns:
-        Tensor: Normalised images (B, 3, S, S) at the generators' size S.
-    """
-    pipeline = image_pipeline(cfg)
-    batch = pseudo_collate([pipeline(dict(img_path=path)) for path in images])
-    shapes = {tuple(x.shape[-2:]) for x in batch['inputs']}
-    size = cfg.model.region_generators.generator.img_size
-    if shapes != {(size, size)}:
-        # A test pipeline without a crop to the training size (e.g. the
-        # synthetic data's): bring each image to the generators' size.
-        print_log(
-            f'images are {sorted(shapes)} after the test pipeline; resizing '
-            f'to the generators\' {size}x{size}',
-            logger='current')
-        batch['inputs'] = [
-            F.interpolate(
-                x[None].float(), (size, size),
-                mode='bilinear',
-                align_corners=False)[0] for x in batch['inputs']
-        ]
-    return model.data_preprocessor(batch, False)['inputs']
+from mmseg_redo.visualization.redraw_inputs import load_redraw_inputs
 
 
 def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
@@ -128,7 +60,7 @@ def main(argv: Optional[List[str]] = None) -> str:
     if not hasattr(model, 'redraw'):
         raise TypeError(f'{args.config} is not a ReDO model '
                         f'({type(model).__name__} cannot redraw)')
-    inputs = load_inputs(model, cfg, args.images)
+    inputs = load_redraw_inputs(model, cfg, args.images)
     grid = redraw_grid(
         model,
         inputs,
