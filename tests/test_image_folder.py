@@ -378,3 +378,38 @@ def test_training_run_with_unlabelled_validation(tmp_path, monkeypatch):
         assert sample['pred'] == (1, 16, 16)
     assert (work_dir / 'iter_3.pth').is_file()
     assert list(work_dir.glob('best_label_free_score_iter_3.pth'))
+
+
+def test_label_folder_gives_masks_and_leaves_unlabelled_photos_out(tmp_path):
+    """seg_map_dir: labels named as segment_folder names its masks."""
+    rng = np.random.default_rng(7)
+    photos = _write(tmp_path / 'photos', {
+        'a.jpg': Image.fromarray(_rgb(rng, 0)),
+        'a.png': Image.fromarray(_rgb(rng, 0)),  # same stem: a.png.png
+        'sub/b.png': Image.fromarray(_rgb(rng, 3)),
+    })
+    labels = tmp_path / 'labels'
+    for rel, name in (('a.jpg', 'a.jpg.png'), ('sub/b.png', 'sub/b.png')):
+        height, width = np.asarray(Image.open(tmp_path / 'photos' / rel)
+                                   ).shape[:2]
+        label = np.zeros((height, width), np.uint8)
+        label[:, :width // 2] = 1
+        label[0] = 255
+        (labels / name).parent.mkdir(parents=True, exist_ok=True)
+        Image.fromarray(label).save(labels / name)
+    dataset = ImageFolderDataset(
+        data_root=str(tmp_path / 'photos'), seg_map_dir=str(labels),
+        pipeline=[dict(type='LoadImageFromFileChecked'),
+                  dict(type='LoadObjectMask'),
+                  dict(type='PackSegInputs')])
+    infos = [dataset.get_data_info(i) for i in range(len(dataset))]
+    assert [osp.relpath(i['img_path'], tmp_path / 'photos')
+            for i in infos] == ['a.jpg', 'sub/b.png']
+    assert [osp.relpath(i['seg_map_path'], labels)
+            for i in infos] == ['a.jpg.png', 'sub/b.png']
+    gt = dataset[1]['data_samples'].gt_sem_seg.data[0].numpy()
+    assert set(np.unique(gt)) == {0, 1, 255}
+    assert len(photos) == 3
+    with pytest.raises(FileNotFoundError, match='no label file'):
+        ImageFolderDataset(data_root=str(tmp_path / 'photos'),
+                           seg_map_dir=str(tmp_path / 'nowhere'))

@@ -217,7 +217,8 @@ def test_pseudo_labels_feed_the_refinement_config(tmp_path):
     loaded = init_model(config, checkpoint, device='cpu')
     # Three photos in one batch: near-ties may round otherwise than one
     # photo at a time, so only decided pixels are compared.
-    written = write_pseudo_labels(loaded, images, str(out), batch_size=3)
+    written = write_pseudo_labels(
+        loaded, images, str(out), batch_size=3)['written']
     train_ids = [
         ln.strip() for ln in open(osp.join(FLOWERS17, 'train.txt'))
         if ln.strip()
@@ -234,7 +235,8 @@ def test_pseudo_labels_feed_the_refinement_config(tmp_path):
 
     # Confident pixels only: the others are written as ignore (255).
     confident = write_pseudo_labels(
-        loaded, images[:1], str(tmp_path / 'confident'), min_confidence=0.6)
+        loaded, images[:1], str(tmp_path / 'confident'),
+        min_confidence=0.6)['written']
     label = mmcv.imread(confident[0], flag='unchanged')
     prob = inference_model(loaded, images[0]).seg_logits.data.softmax(
         dim=0)[1].numpy()

@@ -20,7 +20,9 @@ from mmseg.structures import SegDataSample
 from test_hooks import FakeReDO
 
 from mmseg_redo.engine.hooks import MaskAssignmentHook
-from mmseg_redo.evaluation import LabelFreeMaskScore, border_band
+from mmseg_redo.evaluation import (LabelFreeMaskScore, border_band,
+                                   mask_measures, quality_flags, quality_score)
+from mmseg_redo.evaluation.mask_quality import worst_caught
 from mmseg_redo.evaluation.label_free_metric import CANDIDATES
 from mmseg_redo.evaluation.label_free_selection import (SELECTORS,
                                                         evaluate_run,
@@ -373,3 +375,37 @@ def test_selection_tool_summarises_saved_rows_at_every_stop(tmp_path):
     assert last['worst'] == pytest.approx(-0.1)
     assert last['worst_stop'] == 3000
     assert "Gap to the val masks' pick" in run.stdout
+
+
+def test_photo_quality_flags_and_score():
+    """Per-photo measures: flags name each failure, the score is 0 outside
+    the sane area and falls with doubt and with border in the object."""
+    prob = torch.zeros(32, 32)
+    prob[8:24, 8:24] = 0.95  # a confident central object
+    good = mask_measures(prob, prob > 0.5)
+    assert good['border_share'] == 0 and good['area'] == 0.25
+    assert quality_flags(good) == []
+    unsure = mask_measures(prob * 0.3 + 0.35, prob > 0.5)
+    assert 'low_confidence' in quality_flags(unsure)
+    assert quality_score(unsure) < quality_score(good)
+    rim = prob.clone()
+    rim[:, :4] = 0.95  # the object reaches the left edge
+    touching = mask_measures(rim, rim > 0.5)
+    assert 0 < touching['border_share'] < 0.5
+    assert quality_score(touching) < quality_score(good)
+    frame = torch.full((32, 32), 0.95)
+    frame[14:18, 14:18] = 0.05  # a background taken for the object
+    assert quality_flags(mask_measures(frame, frame > 0.5)) == [
+        'whole_image', 'touches_border'
+    ]
+    empty = mask_measures(torch.full((32, 32), 0.01), torch.zeros(32, 32) > 1)
+    assert quality_flags(empty) == ['empty'] and quality_score(empty) == 0
+
+
+def test_worst_caught_counts_the_worst_masks_ranked_first():
+    ious = [0.1, 0.2, 0.9, 0.8, 0.7, 0.6, 0.5, 0.4, 0.3, 0.95]
+    assert worst_caught(ious, ious, 0.2) == 1.0
+    assert worst_caught([-v for v in ious], ious, 0.2) == 0.0
+    # One of the two worst (0.1) among the two lowest scores.
+    scores = [0.0, 0.9, 0.1, 0.8, 0.7, 0.6, 0.5, 0.4, 0.3, 0.95]
+    assert worst_caught(scores, ious, 0.2) == 0.5

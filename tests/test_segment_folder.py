@@ -19,7 +19,7 @@ import mmcv
 import numpy as np
 import pytest
 import torch
-from conftest import (REPO_ROOT, assert_same_decided_pixels,
+from conftest import (REPO_ROOT, assert_same_decided_pixels, run_tool,
                       save_untrained_checkpoint, tiny_run_env,
                       write_tiny_redo_config)
 from mmengine.registry import init_default_scope
@@ -441,3 +441,53 @@ def test_command_line(photos, tmp_path):
         assert bad.returncode != 0
         assert message in bad.stderr
         assert 'Traceback' not in bad.stderr
+
+
+def test_folder_pseudo_labels_train_the_student(photos, tiny_redo, tmp_path):
+    """GrabCut's labels of a folder, then ReDO's confident pixels where
+    GrabCut agrees (tools/make_pseudo_labels.py --folder), train the
+    student config for two iterations; it then segments photos at their
+    size."""
+    config, checkpoint = tiny_redo
+    gc_labels, labels = str(tmp_path / 'gc'), str(tmp_path / 'labels')
+    for argv in ([GRABCUT_CONFIG, 'none', '--out', gc_labels],
+                 [config, checkpoint, '--out', labels, '--min-confidence',
+                  '0.5001', '--agree-with', gc_labels]):
+        run = run_tool('tools/make_pseudo_labels.py', *argv, '--folder',
+                       photos, '--num-workers', '0')
+        # The broken files are named and skipped, as training skips them.
+        assert run.returncode == 1, run.stderr[-3000:]
+        assert f'{len(PHOTOS)} pseudo-labels written' in run.stdout
+        for rel in BROKEN:
+            assert f'failed (skipped): {osp.join(photos, rel)}' in run.stdout
+    names = output_names(list(PHOTOS) + BROKEN)
+    model = init_folder_model(config, checkpoint)
+    for rel in PHOTOS:
+        gc = read(osp.join(gc_labels, names[rel]))
+        both = read(osp.join(labels, names[rel]))
+        assert gc.shape == both.shape == PHOTOS[rel][:2]
+        kept = both != 255
+        np.testing.assert_array_equal(both[kept], gc[kept])
+        # Where ReDO says otherwise than GrabCut, the pixel is dropped.
+        redo = inference_model(model, osp.join(photos, rel))
+        prob = redo.seg_logits.data.softmax(dim=0)[1].numpy()
+        sure = np.abs(prob - 0.5) > 1e-3
+        assert not kept[sure & ((prob > 0.5) != (gc == 1))].any()
+
+    from mmengine.config import Config
+    from mmengine.runner import Runner
+    cfg = Config.fromfile(
+        osp.join(REPO_ROOT, 'configs', 'redo', 'student_image_folder_cpu.py'))
+    cfg.train_dataloader.update(batch_size=2, num_workers=0,
+                                persistent_workers=False)
+    cfg.train_dataloader.dataset.update(data_root=photos,
+                                        seg_map_dir=labels)
+    cfg.train_cfg.max_iters = 2
+    cfg.param_scheduler[0].end = 2
+    cfg.work_dir = str(tmp_path / 'student')
+    cfg.experiment_name = f'student_{os.getpid()}'
+    Runner.from_cfg(cfg).train()
+    student = init_folder_model(cfg.filename, str(tmp_path / 'student' /
+                                                  'iter_2.pth'))
+    result = inference_model(student, osp.join(photos, 'sub/b.PNG'))
+    assert result.pred_sem_seg.shape == PHOTOS['sub/b.PNG'][:2]

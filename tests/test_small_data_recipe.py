@@ -122,6 +122,21 @@ def test_mask_priors_match_their_definitions():
     assert losses['loss_area'].item() == pytest.approx(expected_area)
     # min(m, 1-m) is 0.5 at the undecided pixel of both regions only.
     assert losses['loss_binary'].item() == pytest.approx(2.0 * 1.0 / 64)
+    assert 'loss_border' not in losses
+
+
+def test_border_prior_makes_region_0_the_background():
+    """The mean mass of every other region on the 1/16 border band."""
+    masks = torch.zeros(1, 2, 32, 32)
+    masks[:, 0] = 1.0
+    masks[:, :, 8:24, 8:24] = torch.tensor([0.0, 1.0]).view(1, 2, 1, 1)
+    losses = mask_prior_losses(masks, 0.05, 0.0, 0.0, border_weight=3.0)
+    assert losses['loss_border'].item() == 0  # the object stays inside
+    masks[:, :, :, :2] = torch.tensor([0.0, 1.0]).view(1, 2, 1, 1)
+    band = 32 * 32 - 28 * 28  # two pixels wide
+    losses = mask_prior_losses(masks, 0.05, 0.0, 0.0, border_weight=3.0)
+    # The left two columns (64 pixels) of the band are the object's.
+    assert losses['loss_border'].item() == pytest.approx(3.0 * 64 / band)
 
 
 def test_consistency_is_zero_for_equal_masks_and_only_pulls_composites():

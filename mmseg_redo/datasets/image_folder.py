@@ -175,6 +175,12 @@ class ImageFolderDataset(ObjectSegDataset):
             0.1.
         min_val (int): Fewest images held out. Defaults to 4.
         max_val (int): Most images held out. Defaults to 200.
+        seg_map_dir (str, optional): A folder of label PNGs (0 =
+            background, 1 = object, 255 = ignore) named as
+            :func:`output_names` names the photos, e.g. a teacher's
+            pseudo-labels (``tools/make_pseudo_labels.py --folder``); the
+            split then holds only the photos that have one. None (the
+            default): no masks.
         **kwargs: Passed to :class:`ObjectSegDataset`.
 
     Raises:
@@ -192,30 +198,63 @@ class ImageFolderDataset(ObjectSegDataset):
                  val_fraction: float = 0.1,
                  min_val: int = 4,
                  max_val: int = 200,
+                 seg_map_dir: Optional[str] = None,
                  **kwargs) -> None:
         if split not in SPLITS:
             raise ValueError('ImageFolderDataset split must be one of '
                              f'{SPLITS}, got {split!r}')
-        if kwargs.get('require_masks'):
+        if kwargs.get('require_masks') and seg_map_dir is None:
             raise ValueError('ImageFolderDataset has no masks: set '
                              'require_masks=False (its validation split is '
-                             'scored by label-free metrics)')
+                             'scored by label-free metrics) or give '
+                             'seg_map_dir')
         self.split = split
         self.suffixes = tuple(s.lower() for s in suffixes)
         self.skip_broken = skip_broken
         self.val_fraction = val_fraction
         self.min_val = min_val
         self.max_val = max_val
+        self.seg_map_dir = seg_map_dir
         super().__init__(
             data_prefix=data_prefix or dict(img_path=''), **kwargs)
 
     def list_samples(self) -> List[Tuple[str, Optional[str]]]:
-        """The split's readable images, sorted, without masks."""
+        """The split's readable images, sorted, with their label files
+        where ``seg_map_dir`` is given."""
         folder = self.data_prefix.get('img_path') or '.'
         found = self._find_images(folder)
         chosen = self._choose_split(found, folder)
         readable = self._drop_broken(chosen, folder)
-        return [(path, None) for path in readable]
+        if self.seg_map_dir is None:
+            return [(path, None) for path in readable]
+        return self._with_labels(readable, found, folder)
+
+    def _with_labels(self, paths: List[str], found: List[str],
+                     folder: str) -> List[Tuple[str, str]]:
+        """``paths`` that have a label file in ``seg_map_dir``, with it.
+
+        Names come from the whole folder (``found``), as the tools that
+        write labels name them.
+        """
+        names = output_names([osp.relpath(p, folder) for p in found])
+        labelled = [(path,
+                     osp.join(self.seg_map_dir,
+                              names[osp.relpath(path, folder)]))
+                    for path in paths]
+        kept = [(img, seg) for img, seg in labelled if osp.isfile(seg)]
+        if not kept:
+            raise FileNotFoundError(
+                f'no label file of the {self.split!r} split\'s photos under '
+                f'{self.seg_map_dir}; write them first (tools/'
+                'make_pseudo_labels.py --folder) or fix seg_map_dir')
+        if len(kept) < len(labelled):
+            print_log(
+                f'{len(labelled) - len(kept)} of the {len(labelled)} photos '
+                f'of the {self.split!r} split have no label file under '
+                f'{self.seg_map_dir} and are left out.',
+                logger='current',
+                level=logging.WARNING)
+        return kept
 
     def _find_images(self, folder: str) -> List[str]:
         """Every image file under ``folder`` (recursively), sorted."""

@@ -101,3 +101,29 @@ def quality_score(measures: Dict[str, float],
 def flag_counts(rows: Sequence[dict]) -> Dict[str, int]:
     """How many of ``rows`` (each with ``flags``) raise each flag."""
     return {flag: sum(flag in row['flags'] for row in rows) for flag in FLAGS}
+
+
+def worst_caught(scores: Sequence[float], ious: Sequence[float],
+                 fraction: float = 0.1) -> float:
+    """How well a quality score finds the worst masks, without labels.
+
+    The share of the ``fraction`` of photos with the lowest true IoU that
+    are also among the ``fraction`` with the lowest score: 1 means the
+    score's worst-first order puts every bad mask on the first pages, and
+    ``fraction`` is what a random order gives on average.
+
+    Args:
+        scores (Sequence[float]): Each photo's quality score.
+        ious (Sequence[float]): The same photos' true object IoU.
+        fraction (float): The share of photos looked at. Defaults to 0.1.
+
+    Returns:
+        float: The share, in [0, 1].
+    """
+    if len(scores) != len(ious) or not scores:
+        raise ValueError('give one score and one IoU per photo')
+    count = max(1, round(fraction * len(scores)))
+    lowest_score = set(sorted(range(len(scores)),
+                              key=lambda i: scores[i])[:count])
+    lowest_iou = sorted(range(len(ious)), key=lambda i: ious[i])[:count]
+    return sum(i in lowest_score for i in lowest_iou) / count

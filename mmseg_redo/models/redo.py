@@ -13,7 +13,8 @@ from mmseg.utils import (ConfigType, OptConfigType, OptMultiConfig,
                          OptSampleList, SampleList)
 
 from ..utils.checkpoint import check_state_dict_compatible
-from .guided_filter import refine_with_guided_filter
+from ..evaluation.mask_quality import border_band
+from .guided_filter import refine_predictions
 
 #: The networks updated together by the generator-side loss.
 GENERATOR_SIDE = ('mask_net', 'region_generators', 'z_encoder')
@@ -55,21 +56,32 @@ def generator_side_loss(d_fake: torch.Tensor, z: torch.Tensor,
         loss_gan=-d_fake.mean(), loss_z=lambda_z * F.mse_loss(z_pred, z))
 
 
-def mask_prior_losses(masks: torch.Tensor, min_area: float,
+def mask_prior_losses(masks: torch.Tensor,
+                      min_area: float,
                       area_weight: float,
-                      binarization_weight: float) -> Dict[str, torch.Tensor]:
-    """Priors against collapsed and fuzzy masks (MOVE's two terms).
+                      binarization_weight: float,
+                      border_weight: float = 0.0) -> Dict[str, torch.Tensor]:
+    """Priors against collapsed, fuzzy and frame-filling masks.
 
     ``area_weight * mean(relu(min_area - area))``, the area of every region
     of every image, is zero unless a region shrinks below ``min_area``;
     ``binarization_weight * mean(min(m, 1 - m))`` pulls soft masks towards
-    0 or 1, so that the redraws see the hard masks predict() gives.
+    0 or 1, so that the redraws see the hard masks predict() gives (MOVE's
+    two terms). ``border_weight * mean(1 - M_0)`` on a band along the
+    image's edge makes region 0 the background: photographed objects rarely
+    fill the frame's rim (the prior of GrabCut's box and of the label-free
+    object choice, here during training).
     """
     area = masks.mean(dim=(2, 3))
-    return dict(
+    losses = dict(
         loss_area=area_weight * F.relu(min_area - area).mean(),
         loss_binary=binarization_weight *
         torch.minimum(masks, 1.0 - masks).mean())
+    if border_weight:
+        band = border_band(*masks.shape[-2:], device=masks.device)
+        losses['loss_border'] = border_weight * (
+            1.0 - masks[:, 0, band]).mean()
+    return losses
 
 
 def mask_consistency_loss(masks: torch.Tensor,
@@ -133,9 +145,10 @@ class ReDO(BaseSegmentor):
         mask_priors (dict, optional): Weights of :func:`mask_prior_losses`,
             added to the generator-side loss (they reach the mask net
             only): ``min_area`` (float), ``area_weight`` (float),
-            ``binarization_weight`` (float) and ``binarization_ramp_iters``
+            ``binarization_weight`` (float), ``binarization_ramp_iters``
             (int, iterations over which the binarisation weight grows
-            linearly from 0). None (the default, the reference) adds none.
+            linearly from 0) and ``border_weight`` (float, region 0 made the
+            background). None (the default, the reference) adds none.
         consistency_weight (float): Weight of
             :func:`mask_consistency_loss` (one more mask-net pass over the
             composites); 0 (the default, the reference) skips it.
@@ -411,7 +424,8 @@ class ReDO(BaseSegmentor):
         return mask_prior_losses(
             masks, priors.get('min_area', 0.0),
             priors.get('area_weight', 0.0),
-            scale * priors.get('binarization_weight', 0.0))
+            scale * priors.get('binarization_weight', 0.0),
+            priors.get('border_weight', 0.0))
 
     # ------------------------------------------------------------------
     # Fast path: the same computation, laid out and compiled for speed
@@ -483,11 +497,8 @@ class ReDO(BaseSegmentor):
             metas = [sample.metainfo for sample in data_samples]
         samples = self.postprocess_result(
             self.encode_decode(inputs, metas), data_samples)
-        guided = (self.test_cfg or {}).get('guided_filter')
-        if guided is not None:
-            for sample, image in zip(samples, inputs):
-                refine_with_guided_filter(sample, image,
-                                          self.data_preprocessor, **guided)
+        refine_predictions(samples, inputs, self.data_preprocessor,
+                           self.test_cfg)
         return samples
 
     def _forward(self,
