@@ -6,9 +6,17 @@ others.
 """
 import os
 import os.path as osp
+import subprocess
 import sys
 import time
 from typing import Dict, List, Optional
+
+import numpy as np
+import torch
+import torch.nn as nn
+from mmengine.config import Config
+from mmseg.registry import MODELS
+from mmseg.structures import SegDataSample
 
 REPO_ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 VENV_PYTHON = sys.executable
@@ -139,7 +147,6 @@ def build_tiny_redo_runner(directory: str,
     Returns:
         Runner: The runner (not trained yet).
     """
-    from mmengine.config import Config
     from mmengine.runner import Runner
     cfg = Config.fromfile(
         write_tiny_redo_config(
@@ -173,10 +180,7 @@ def save_untrained_checkpoint(config: str,
     Returns:
         str: ``path``.
     """
-    import torch
-    from mmengine.config import Config
     from mmengine.runner import save_checkpoint
-    from mmseg.registry import MODELS
 
     from mmseg_redo.datasets.base import OBJECT_METAINFO
     torch.manual_seed(0)
@@ -218,7 +222,6 @@ def assert_same_decided_pixels(mask, prediction,
         margin (float): Half-width of the undecided band.
         min_decided (float): Smallest share of decided pixels accepted.
     """
-    import numpy as np
     prob = prediction.seg_logits.data.float().softmax(dim=0)[1].numpy()
     expected = prediction.pred_sem_seg.data[0].numpy()
     decided = np.abs(prob - 0.5) > margin
@@ -249,7 +252,6 @@ def run_tool(relative_path: str, *args, **kwargs):
         subprocess.CompletedProcess: The finished run, whatever its exit
         status.
     """
-    import subprocess
     options = dict(
         env=tiny_run_env(),
         cwd=REPO_ROOT,
@@ -260,3 +262,76 @@ def run_tool(relative_path: str, *args, **kwargs):
     return subprocess.run(
         [VENV_PYTHON,
          osp.join(REPO_ROOT, relative_path), *map(str, args)], **options)
+
+
+# ---------------------------------------------------------------------------
+# Small models and batches (model, recipe and hook tests)
+# ---------------------------------------------------------------------------
+#: The demo's config, the smallest ReDO the tests shrink further.
+TOY = osp.join(REPO_ROOT, 'configs', 'redo', 'redo_toy.py')
+
+
+def tiny_cfg(num_regions: int = 2, size: int = 32) -> Config:
+    """The toy config, shrunk to ``size`` pixels and ``num_regions``."""
+    cfg = Config.fromfile(TOY)
+    z_dim = cfg.model.z_dim
+    cfg.model.mask_net.head.num_classes = num_regions
+    cfg.model.mask_net.head.out_channels = num_regions
+    cfg.model.region_generators.num_regions = num_regions
+    cfg.model.region_generators.generator.img_size = size
+    cfg.model.z_encoder.out_features = num_regions * z_dim
+    cfg.model.discriminator.num_down_blocks = 2
+    cfg.model.z_encoder.num_down_blocks = 2
+    return cfg
+
+
+def build_model(cfg: Config):
+    torch.manual_seed(0)
+    model = MODELS.build(cfg.model)
+    model.init_weights()
+    return model
+
+
+def batch(num_images: int, size: int = 32) -> dict:
+    """A dataloader-style batch of uint8 BGR images."""
+    g = torch.Generator().manual_seed(1)
+    inputs = [
+        torch.randint(0, 256, (3, size, size), generator=g, dtype=torch.uint8)
+        for _ in range(num_images)
+    ]
+    samples = [
+        SegDataSample(metainfo=dict(ori_shape=(size, size),
+                                    img_shape=(size, size)))
+        for _ in range(num_images)
+    ]
+    return dict(inputs=inputs, data_samples=samples)
+
+
+class FixedMasks(nn.Module):
+    """A 'mask net' returning given soft masks, whatever the images."""
+
+    def __init__(self, masks: torch.Tensor) -> None:
+        super().__init__()
+        self.masks = masks
+
+    def forward(self, images):
+        return self.masks[:images.size(0)]
+
+
+class FakeReDO(nn.Module):
+    """Just what MaskAssignmentHook touches of a ReDO model."""
+
+    def __init__(self, masks: torch.Tensor) -> None:
+        super().__init__()
+        self.mask_net = FixedMasks(masks)
+        self.num_regions = masks.size(1)
+        self.register_buffer('object_index', torch.tensor(0))
+        self.data_preprocessor = lambda batch, training: batch
+
+
+def pytest_configure(config) -> None:
+    """Register the ``slow`` marker: ``pytest -m "not slow"`` is the quick
+    loop (seconds per test), ``make test`` runs everything."""
+    config.addinivalue_line(
+        'markers', 'slow: takes more than about 10 s on a 2-core CPU '
+        '(deselect with -m "not slow")')

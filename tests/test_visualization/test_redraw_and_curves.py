@@ -173,6 +173,7 @@ def test_hook_writes_grids_and_leaves_training_alone(tmp_path):
         torch.testing.assert_close(a, b, msg=name)
 
 
+@pytest.mark.slow
 def test_redraw_demo_tool(tiny, tmp_path):
     """The CLI writes one row per image, 2 + 2K columns."""
     cfg, model, _, directory = tiny
@@ -219,6 +220,7 @@ def test_plot_curves(tmp_path):
     assert picture.shape[0] > 200 and picture.shape[1] > 400
 
 
+@pytest.mark.slow
 def test_plot_curves_compares_runs(tmp_path):
     for name, values in (('a', [0.3, 0.5]), ('b', [0.6, 0.4])):
         run = tmp_path / name / '20240101_000000' / 'vis_data'

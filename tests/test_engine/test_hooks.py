@@ -14,28 +14,7 @@ from mmseg.structures import SegDataSample
 from mmseg_redo.engine.hooks import (MaskAssignmentHook, SafeCheckpointHook,
                                     TrainTimeBudgetHook)
 from mmseg_redo.utils import model_device, optimizers_of, unwrap_model
-
-
-class FixedMasks(nn.Module):
-    """A 'mask net' returning given soft masks, whatever the images."""
-
-    def __init__(self, masks: torch.Tensor) -> None:
-        super().__init__()
-        self.masks = masks
-
-    def forward(self, images):
-        return self.masks[:images.size(0)]
-
-
-class FakeReDO(nn.Module):
-    """Just what MaskAssignmentHook touches of a ReDO model."""
-
-    def __init__(self, masks: torch.Tensor) -> None:
-        super().__init__()
-        self.mask_net = FixedMasks(masks)
-        self.num_regions = masks.size(1)
-        self.register_buffer('object_index', torch.tensor(0))
-        self.data_preprocessor = lambda batch, training: batch
+from conftest import FakeReDO
 
 
 def _sample(gt: torch.Tensor) -> SegDataSample:

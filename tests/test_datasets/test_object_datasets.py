@@ -17,6 +17,7 @@ from mmcv.transforms import LoadImageFromFile
 from mmengine.config import Config
 from mmengine.dataset import pseudo_collate
 from PIL import Image
+from conftest import REPO_ROOT
 from scipy import io as sio
 
 from mmengine.registry import init_default_scope
@@ -35,7 +36,7 @@ from mmseg_redo.evaluation import ReDOMetric
 # through the default scope (the Runner sets it from the config).
 init_default_scope('mmseg')
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(REPO_ROOT)
 CONFIGS = REPO / 'configs' / '_base_' / 'datasets'
 # Loading without resizing, to compare masks pixel for pixel.
 RAW_PIPELINE = [

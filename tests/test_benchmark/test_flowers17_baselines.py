@@ -18,17 +18,17 @@ from mmengine.structures import PixelData
 from mmseg.evaluation import IoUMetric
 from mmseg.registry import DATASETS
 from mmseg_redo.evaluation import ReDOMetric
+from conftest import FLOWERS17, REPO_ROOT
 
 init_default_scope('mmseg')
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(REPO_ROOT)
 
 
 def _flowers17_root() -> Path:
     if os.environ.get('MMSEG_REDO_DATA'):
         return Path(os.environ['MMSEG_REDO_DATA']) / 'flowers17'
-    return Path(
-        __file__).resolve().parents[2] / 'shared' / 'data' / 'flowers17'
+    return Path(FLOWERS17)
 
 
 def _ellipse(size: int) -> np.ndarray:

@@ -324,6 +324,7 @@ def test_shards_split_the_photos_without_overlap(photos, tmp_path):
         segment_folder(model, photos, out, shard=(2, 2))
 
 
+@pytest.mark.slow
 def test_two_processes_write_the_same_masks(photos, tiny_redo, tmp_path):
     """torchrun --nproc-per-node 2 ... --launcher pytorch (gloo on CPU):
     every photo done once, the masks of a one-process run, one summary."""
@@ -406,6 +407,7 @@ def test_bad_input_names_the_file_and_the_fix(case, message, photos, tiny_redo,
         segment_folder(init_folder_model(*model_args), in_dir, out)
 
 
+@pytest.mark.slow
 def test_command_line(photos, tmp_path):
     """As a script: 'none' for the checkpoint, failures named in the
     summary and in the exit status, usage errors without a traceback."""
@@ -443,6 +445,7 @@ def test_command_line(photos, tmp_path):
         assert 'Traceback' not in bad.stderr
 
 
+@pytest.mark.slow
 def test_folder_pseudo_labels_train_the_student(photos, tiny_redo, tmp_path):
     """GrabCut's labels of a folder, then ReDO's confident pixels where
     GrabCut agrees (tools/make_pseudo_labels.py --folder), train the

@@ -157,6 +157,7 @@ def _cells(readme: str, name: str):
     return [c.strip() for c in line.strip('|').split('|')]
 
 
+@pytest.mark.slow
 def test_table_holds_the_measured_numbers(rows, tmp_path):
     readme = tmp_path / 'README.md'
     readme.write_text('# Intro kept\n\n<!-- benchmark-table:start -->\nold '
@@ -239,6 +240,7 @@ def test_table_holds_the_measured_numbers(rows, tmp_path):
     assert readme.read_text().count(TABLE_START) == 1
 
 
+@pytest.mark.slow
 def test_seeds_val_selection_raw_weights_and_a_second_table(rows, tmp_path):
     """A row of two runs shows their mean and each; ``select: val`` keeps
     the checkpoint best on val; ``weights: raw`` scores ema_state_dict; the
@@ -354,6 +356,7 @@ def test_train_time_from_the_logs(tmp_path):
     assert format_duration(3900) == '1 h 05 min'
 
 
+@pytest.mark.slow
 @needs_flowers17
 def test_grabcut_reproduces_the_flowers17_readme(tmp_path):
     """GrabCut at 128x128 on test.txt, through the table tool: the data

@@ -14,8 +14,7 @@ from mmseg.registry import DATASETS, HOOKS, MODELS
 import mmseg_redo  # noqa: F401
 from mmseg_redo.models.diff_augment import DiffAugment
 from mmseg_redo.models.redo import mask_consistency_loss, mask_prior_losses
-from conftest import FLOWERS17
-from test_models import batch, build_model, tiny_cfg
+from conftest import FLOWERS17, batch, build_model, tiny_cfg
 
 RECIPE = 'configs/redo/redo_flowers17_small_data_cpu.py'
 

@@ -55,6 +55,7 @@ print(json.dumps(dict(
 '''
 
 
+@pytest.mark.slow
 def test_init_model_and_inference_model_with_the_config_only(photo, tmp_path):
     """A fresh interpreter that imports mmseg.apis only (no mmseg_redo, no
     tools/): the config's custom_imports registers GrabCutSegmentor."""
@@ -77,6 +78,7 @@ def test_init_model_and_inference_model_with_the_config_only(photo, tmp_path):
     assert (mask & truth).sum() / (mask | truth).sum() > 0.8
 
 
+@pytest.mark.slow
 def test_tools_test_scores_grabcut_without_checkpoint(tmp_path):
     config = tmp_path / 'grabcut_synthetic.py'
     config.write_text(
@@ -91,6 +93,7 @@ def test_tools_test_scores_grabcut_without_checkpoint(tmp_path):
     assert 'mIoU:' in log and 'object_iou:' in log
 
 
+@pytest.mark.slow
 def test_tools_test_refuses_weights_without_checkpoint(tmp_path):
     """A model with weights and no checkpoint would be scored at its random
     initialisation: tools/test.py stops instead, saying what to give."""

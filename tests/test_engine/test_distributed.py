@@ -62,6 +62,7 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
+@pytest.mark.slow
 def test_dist_train_two_cpu_processes(tmp_path):
     """dist_train.sh CONFIG 2 trains with MMSeparateDistributedDataParallel
     on gloo (chosen because no GPU is visible): both ranks end with the same

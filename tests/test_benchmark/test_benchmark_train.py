@@ -87,6 +87,7 @@ def run_benchmark(capsys, config: str, **kwargs) -> str:
     return capsys.readouterr().out
 
 
+@pytest.mark.slow
 def test_times_config_and_faithful_steps(tmp_path):
     config = write_tiny_redo_config(str(tmp_path))
     run = run_tool('tools/analysis_tools/benchmark_train.py', config,

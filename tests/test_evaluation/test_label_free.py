@@ -12,12 +12,11 @@ from types import SimpleNamespace
 
 import pytest
 import torch
-from conftest import build_tiny_redo_runner, run_tool
+from conftest import FakeReDO, build_tiny_redo_runner, run_tool
 from mmengine.logging import MessageHub
 from mmengine.registry import init_default_scope
 from mmengine.structures import PixelData
 from mmseg.structures import SegDataSample
-from test_hooks import FakeReDO
 
 from mmseg_redo.engine.hooks import MaskAssignmentHook
 from mmseg_redo.evaluation import (LabelFreeMaskScore, border_band,
@@ -275,6 +274,7 @@ def test_save_best_keeps_the_best_label_free_score(tiny_run):
         assert all(0 <= record[k] <= 1 for k in record if k.startswith('lf_'))
 
 
+@pytest.mark.slow
 def test_plot_curves_draws_the_label_free_score(tiny_run, tmp_path):
     run = run_tool('tools/analysis_tools/plot_curves.py', tiny_run, '--out',
                    tmp_path / 'curves.png')

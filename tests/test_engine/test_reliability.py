@@ -109,6 +109,7 @@ def uninterrupted_run(tmp_path_factory):
     return config, work_dir
 
 
+@pytest.mark.slow
 def test_sigkill_then_resume_equals_uninterrupted_run(uninterrupted_run,
                                                       tmp_path):
     """A run killed (SIGKILL) after a checkpoint and resumed with --resume

@@ -9,15 +9,14 @@ from mmengine.optim import build_optim_wrapper
 from mmengine.registry import init_default_scope
 from mmengine.runner.checkpoint import load_checkpoint, save_checkpoint
 from mmseg.registry import MODELS
-from mmseg.structures import SegDataSample
 
 import mmseg_redo  # noqa: F401
 from mmseg_redo.models.layers import SelfAttention, sn_conv
 from mmseg_redo.models.redo import (GENERATOR_SIDE, generator_side_loss,
                                     hinge_discriminator_loss)
 from mmseg_redo.utils import make_faithful
+from conftest import batch, build_model, tiny_cfg
 
-TOY = 'configs/redo/redo_toy.py'
 ALL_NETS = GENERATOR_SIDE + ('discriminator', )
 
 
@@ -31,42 +30,6 @@ def count(module: torch.nn.Module) -> float:
     return sum(p.numel() for p in module.parameters()) / 1e6
 
 
-def tiny_cfg(num_regions: int = 2, size: int = 32) -> Config:
-    """The toy config, shrunk to ``size`` pixels and ``num_regions``."""
-    cfg = Config.fromfile(TOY)
-    z_dim = cfg.model.z_dim
-    cfg.model.mask_net.head.num_classes = num_regions
-    cfg.model.mask_net.head.out_channels = num_regions
-    cfg.model.region_generators.num_regions = num_regions
-    cfg.model.region_generators.generator.img_size = size
-    cfg.model.z_encoder.out_features = num_regions * z_dim
-    cfg.model.discriminator.num_down_blocks = 2
-    cfg.model.z_encoder.num_down_blocks = 2
-    return cfg
-
-
-def build_model(cfg: Config):
-    torch.manual_seed(0)
-    model = MODELS.build(cfg.model)
-    model.init_weights()
-    return model
-
-
-def batch(num_images: int, size: int = 32) -> dict:
-    """A dataloader-style batch of uint8 BGR images."""
-    g = torch.Generator().manual_seed(1)
-    inputs = [
-        torch.randint(0, 256, (3, size, size), generator=g, dtype=torch.uint8)
-        for _ in range(num_images)
-    ]
-    samples = [
-        SegDataSample(metainfo=dict(ori_shape=(size, size),
-                                    img_shape=(size, size)))
-        for _ in range(num_images)
-    ]
-    return dict(inputs=inputs, data_samples=samples)
-
-
 def snapshot(model, name):
     return [p.detach().clone() for p in getattr(model, name).parameters()]
 
@@ -76,6 +39,7 @@ def changed(model, name, before) -> bool:
                for p, q in zip(getattr(model, name).parameters(), before))
 
 
+@pytest.mark.slow
 def test_flowers_parameter_counts_match_reference():
     """redo_flowers.py matches the reference's sizes within 5%."""
     model = build_model(Config.fromfile('configs/redo/redo_flowers.py'))
