@@ -21,7 +21,8 @@ from a YAML (or JSON) file: a list of entries, or a mapping with ``rows``
 
 ``checkpoint`` may be a glob (the newest match is used), or a list of them,
 one per run (seeds): the row then shows the mean over the runs and each
-run's object IoU. ``train_time: auto`` adds up the training iterations'
+run's object IoU; ``seeds`` (a list, one per run) records which seed each
+run was trained with. ``train_time: auto`` adds up the training iterations'
 times logged in the checkpoint's work dir (``*/vis_data/scalars.json``),
 validation excluded; a number is minutes. Two keys serve ablations of a
 run's own checkpoints: ``select: val`` scores every checkpoint the glob
@@ -29,6 +30,9 @@ matches on the validation split and keeps the best (by object IoU) for the
 table's split, and ``weights: raw`` scores the raw weights a checkpoint
 saved beside the EMA ones (``ema_state_dict``), i.e. the same run without
 the average.
+
+A row with ``masks`` instead is a folder of masks written at the photo's
+size, scored without a model (:mod:`.mask_rows`).
 """
 import copy
 import glob
@@ -44,7 +48,8 @@ from mmengine.config import Config
 from mmengine.runner import Runner
 
 from ..utils import unwrap_model
-from .run_logs import estimate_train_time, format_duration, validation_curve
+from .run_logs import (curve_summary, estimate_train_time, format_duration,
+                       validation_curve)
 
 
 def evaluate_config(cfg: Config,
@@ -139,9 +144,47 @@ def resolve_checkpoint(pattern: Optional[str]) -> Optional[str]:
     return matches[-1]
 
 
+def row_config(row: Dict[str, Any],
+               cfg_options: Optional[dict] = None) -> Config:
+    """The row's config with the row's and then the command's overrides."""
+    cfg = Config.fromfile(row['config'])
+    if row.get('cfg_options'):
+        cfg.merge_from_dict(row['cfg_options'])
+    if cfg_options:
+        cfg.merge_from_dict(cfg_options)
+    return cfg
+
+
+def _split_loader(cfg: Config, split: str) -> Config:
+    return cfg.test_dataloader if split == 'test' else cfg.val_dataloader
+
+
+def missing_inputs(row: Dict[str, Any],
+                   split: str,
+                   cfg_options: Optional[dict] = None) -> List[str]:
+    """What scoring the row needs and this machine lacks.
+
+    Its checkpoints (globs that match no file) and its split's data root.
+
+    Args:
+        row (dict): An entry of the rows file (not a masks row).
+        split (str): ``'test'`` or ``'val'``.
+        cfg_options (dict, optional): Overrides applied to every row.
+
+    Returns:
+        list[str]: One line per missing input; empty when it can be scored.
+    """
+    missing = [f'no checkpoint matches {p}' for p in missing_checkpoints(row)]
+    root = _split_loader(row_config(row, cfg_options),
+                         split).dataset.get('data_root')
+    if root and not osp.isdir(root):
+        missing.append(f'no data at {root}')
+    return missing
+
+
 def input_size(cfg: Config, split: str) -> str:
     """The scored crop (``'64x64'``) from the split's pipeline."""
-    loader = cfg.test_dataloader if split == 'test' else cfg.val_dataloader
+    loader = _split_loader(cfg, split)
     for transform in loader.dataset.get('pipeline', []):
         if transform.get('type') == 'CenterCrop':
             size = transform['crop_size']
@@ -151,8 +194,16 @@ def input_size(cfg: Config, split: str) -> str:
     return f'{size}x{size}' if size else 'original'
 
 
+def is_mask_row(row: Dict[str, Any]) -> bool:
+    """Whether the row is a folder of written masks (:mod:`.mask_rows`)."""
+    return 'masks' in row
+
+
 def load_entries(path: str) -> Dict[str, Any]:
-    """Read the rows file (YAML or JSON); check every row names a config.
+    """Read the rows file (YAML or JSON); check every row is complete.
+
+    A row needs a ``name`` and a ``config``, or (a masks row) a ``name``,
+    ``masks`` and ``gt_dir``.
 
     Returns:
         dict: ``rows`` (list of dicts) and the file's other keys.
@@ -166,17 +217,54 @@ def load_entries(path: str) -> Dict[str, Any]:
         raise ValueError(f'{path} lists no rows (a list, or a mapping with '
                          '"rows")')
     for i, row in enumerate(rows):
-        missing = [k for k in ('name', 'config') if not row.get(k)]
+        required = ('name', 'masks',
+                    'gt_dir') if is_mask_row(row) else ('name', 'config')
+        missing = [k for k in required if not row.get(k)]
         if missing:
             raise ValueError(f'row {i} of {path} has no {missing}')
     return data
+
+
+def mean_metrics(runs: List[Dict[str, Any]]) -> Dict[str, float]:
+    """Each metric's mean over a row's runs."""
+    return {
+        key: sum(r['metrics'][key] for r in runs) / len(runs)
+        for key in runs[0]['metrics']
+    }
+
+
+def run_seed(row: Dict[str, Any], index: int) -> Optional[int]:
+    """The seed the row declares (``seeds``) for its run ``index``."""
+    seeds = row.get('seeds')
+    return seeds[index] if seeds else None
+
+
+def train_time_text(row: Dict[str, Any],
+                    seconds: List[Optional[float]]) -> str:
+    """The row's training time as the table shows it.
+
+    Args:
+        row (dict): An entry of the rows file: ``train_time`` is ``auto``
+            (the runs' logged times), minutes, a text, or absent (none).
+        seconds (list[float | None]): Each run's logged training seconds.
+    """
+    train_time = row.get('train_time')
+    if train_time == 'auto':
+        if None in seconds:
+            return 'unknown'
+        per_run = ' per run' if len(seconds) > 1 else ''
+        return (f'{format_duration(sum(seconds) / len(seconds))}{per_run} '
+                '(logged train iters)')
+    if isinstance(train_time, (int, float)):
+        return format_duration(float(train_time) * 60)
+    return str(train_time) if train_time else 'none'
 
 
 def score_row(row: Dict[str, Any],
               split: str,
               cfg_options: Optional[dict] = None,
               work_dir: Optional[str] = None) -> Dict[str, Any]:
-    """Score one row (each of its runs) and gather what the table shows.
+    """Score one row (each of its runs): what the results store keeps.
 
     Args:
         row (dict): An entry of the rows file.
@@ -185,18 +273,14 @@ def score_row(row: Dict[str, Any],
         work_dir (str, optional): Where the row's runners log.
 
     Returns:
-        dict: The row with ``metrics`` (the mean over runs), ``runs`` (each
-        run's ``checkpoint_path``, ``metrics``, ``train_seconds`` and
-        ``val_curve``), ``params``, ``checkpoint_path`` (the first run's),
-        ``train_time_text`` and ``input`` added.
+        dict: ``metrics`` (the mean over runs), ``runs`` (each run's
+        ``checkpoint``, ``seed``, ``metrics``, ``train_seconds`` and
+        ``val_object_iou``: its best and last validation, from its logs),
+        ``params``, ``train_time`` (text) and ``input``.
     """
-    cfg = Config.fromfile(row['config'])
-    if row.get('cfg_options'):
-        cfg.merge_from_dict(row['cfg_options'])
-    if cfg_options:
-        cfg.merge_from_dict(cfg_options)
+    cfg = row_config(row, cfg_options)
     runs = []
-    for pattern in checkpoint_patterns(row):
+    for i, pattern in enumerate(checkpoint_patterns(row)):
         checkpoint = _row_checkpoint(cfg, row, pattern)
         with _weights(checkpoint, row.get('weights', 'saved')) as path:
             metrics, runner = evaluate_config(
@@ -204,31 +288,18 @@ def score_row(row: Dict[str, Any],
         run_dir = osp.dirname(checkpoint) if checkpoint else None
         runs.append(
             dict(
-                checkpoint_path=checkpoint,
+                checkpoint=checkpoint,
+                seed=run_seed(row, i),
                 metrics=metrics,
                 train_seconds=estimate_train_time(run_dir)
                 if run_dir else None,
-                val_curve=validation_curve(run_dir) if run_dir else []))
-    model = unwrap_model(runner.model)
-    train_time = row.get('train_time')
-    if train_time == 'auto':
-        seconds = [r['train_seconds'] for r in runs]
-        per_run = ' per run' if len(runs) > 1 else ''
-        train_time = (
-            f'{format_duration(sum(seconds) / len(seconds))}{per_run} '
-            '(logged train iters)' if None not in seconds else 'unknown')
-    elif isinstance(train_time, (int, float)):
-        train_time = format_duration(float(train_time) * 60)
+                val_object_iou=curve_summary(validation_curve(run_dir))
+                if run_dir else None))
     return dict(
-        row,
-        metrics={
-            key: sum(r['metrics'][key] for r in runs) / len(runs)
-            for key in runs[0]['metrics']
-        },
+        metrics=mean_metrics(runs),
         runs=runs,
-        params=count_parameters(model),
-        checkpoint_path=runs[0]['checkpoint_path'],
-        train_time_text=str(train_time) if train_time else 'none',
+        params=count_parameters(unwrap_model(runner.model)),
+        train_time=train_time_text(row, [r['train_seconds'] for r in runs]),
         input=row.get('input') or input_size(cfg, split))
 
 

@@ -80,6 +80,23 @@ def validation_curve(work_dir: str) -> List[Tuple[int, float]]:
     return sorted(curve.items())
 
 
+def curve_summary(
+        curve: List[Tuple[int, float]]) -> Optional[Dict[str, float]]:
+    """A validation curve's best value, its iteration and the last value.
+
+    Args:
+        curve (list[tuple[int, float]]): :func:`validation_curve`'s output.
+
+    Returns:
+        dict | None: ``best``, ``best_iter`` and ``last``; None for an empty
+        curve.
+    """
+    if not curve:
+        return None
+    step, best = max(curve, key=lambda c: c[1])
+    return dict(best=best, best_iter=step, last=curve[-1][1])
+
+
 def format_duration(seconds: Optional[float]) -> str:
     """``'1 h 05 min'``, ``'12 min'`` or ``'40 s'``."""
     if seconds is None:

@@ -1,32 +1,54 @@
-"""The benchmark table: scored rows as a README block and an mmseg metafile.
+"""The benchmark table: stored rows as a README block and an mmseg metafile.
 
-:func:`write_benchmark_table` scores every row of a rows file
-(:mod:`.rows`), puts the markdown table between marker comments of a
-README (text outside them is kept) and writes the same results into an
-mmseg-style metafile. A column is a header and the function that gives a
-scored row's cell (:func:`table_columns`), so adding one is one line.
+Everything here renders *views*: a row of the rows file (its name, labels,
+device, notes, config) joined with its results-store entry (the numbers and
+their provenance, :mod:`.store`) by :func:`row_view`, so a table shows only
+stored numbers. A column is a header and the function that gives a view's
+cell (:func:`table_columns`), so adding one is one line; the compact view
+(README.md's results) keeps :data:`COMPACT_COLUMNS`.
 """
-import json
 import os
 import os.path as osp
 import re
-from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
+from typing import Any, Callable, Dict, List, Sequence, Tuple
 
-import yaml
+from .rows import is_mask_row
 
-from .rows import load_entries, missing_checkpoints, score_row
-
-TABLE_START = '<!-- benchmark-table:start -->'
-TABLE_END = '<!-- benchmark-table:end -->'
+#: The README block a table goes into unless told otherwise.
+DEFAULT_MARKER = 'benchmark-table'
+TABLE_START = f'<!-- {DEFAULT_MARKER}:start -->'
+TABLE_END = f'<!-- {DEFAULT_MARKER}:end -->'
 #: Header of the column that ``curves=True`` adds: each run's validation
 #: object IoU, from its logs.
 CURVE_COLUMN = 'Val object IoU: best (iter) / last'
-#: A table column: its header, and the function giving a scored row's cell.
+#: The columns of the compact view, in order.
+COMPACT_COLUMNS = ('Method', 'Labels used', 'Object IoU', 'Input', 'Config',
+                   'Notes', 'Measured')
+#: The metric columns after Object IoU: score key and header. mIoU and
+#: aAcc are in percent (mmseg's IoUMetric), shown as fractions.
+METRIC_COLUMNS = (('mIoU', 'mIoU'), ('aAcc', 'Pixel acc.'),
+                  ('redo_iou_best_of_2', 'Best-of-2 IoU (ref.)'),
+                  ('redo_acc_best_of_2', 'Best-of-2 acc. (ref.)'))
+#: Scores already in percent.
+PERCENT_METRICS = ('mIoU', 'aAcc')
+#: The metafile's metrics: score key and name (in percent there).
+METAFILE_METRICS = (('mIoU', 'mIoU'), ('aAcc', 'aAcc'), ('object_iou',
+                                                         'Object IoU'),
+                    ('redo_iou_best_of_2',
+                     'Best-of-2 IoU'), ('redo_acc_best_of_2', 'Best-of-2 Acc'),
+                    ('mean_image_iou', 'Mean Image IoU'))
+#: A table column: its header, and the function giving a view's cell.
 Column = Tuple[str, Callable[[Dict[str, Any]], str]]
 
 
-class NoRowScored(RuntimeError):
-    """Every row was skipped: there is no table to write."""
+def row_view(row: Dict[str, Any], entry: Dict[str, Any]) -> Dict[str, Any]:
+    """A row of the rows file with its stored numbers, as tables show it.
+
+    The row gives the name and the descriptive keys, the entry everything
+    measured (``metrics``, ``runs``, ``params``, ``train_time``, ``input``)
+    and the ``provenance``.
+    """
+    return dict(row, **{k: v for k, v in entry.items() if k != 'name'})
 
 
 def format_params(count: int) -> str:
@@ -45,98 +67,186 @@ def _fraction(metrics: Dict[str, float],
     return f'{value / 100 if percent else value:.3f}'
 
 
-def _object_iou_cell(result: Dict[str, Any]) -> str:
+def _object_iou_cell(view: Dict[str, Any]) -> str:
     """The mean object IoU, and each run's when there are several."""
-    cell = _fraction(result['metrics'], 'object_iou')
-    runs = result.get('runs', [])
-    if len(runs) > 1:
+    cell = _fraction(view['metrics'], 'object_iou')
+    if len(view['runs']) > 1:
         cell += ' (' + ', '.join(
-            _fraction(r['metrics'], 'object_iou') for r in runs) + ')'
+            _fraction(r['metrics'], 'object_iou') for r in view['runs']) + ')'
     return cell
 
 
-def _curve_cell(result: Dict[str, Any]) -> str:
+def _curve_cell(view: Dict[str, Any]) -> str:
     """Each run's best validation object IoU (its iteration) and last."""
-    cells = []
-    for run in result.get('runs', []):
-        if run['val_curve']:
-            step, best = max(run['val_curve'], key=lambda c: c[1])
-            last = run['val_curve'][-1][1]
-            cells.append(f'{best:.3f} ({step}) / {last:.3f}')
-    return '; '.join(cells) or 'n/a'
+    curves = [r.get('val_object_iou') for r in view['runs']]
+    return '; '.join(f"{c['best']:.3f} ({c['best_iter']}) / {c['last']:.3f}"
+                     for c in curves if c) or 'n/a'
 
 
-def table_columns(link_dir: str, curves: bool = False) -> List[Column]:
+def _params_cell(view: Dict[str, Any]) -> str:
+    params = view['params']
+    if params is None:
+        return 'n/a'
+    return (f"{format_params(params['inference'])} / "
+            f"{format_params(params['total'])}")
+
+
+def _notes_cell(view: Dict[str, Any]) -> str:
+    """The row's device and notes; what a masks row was scored on."""
+    notes = [str(x) for x in (view.get('device'), view.get('notes')) if x]
+    if is_mask_row(view):
+        notes.append(
+            f"scored at the photo's size ({view['runs'][0]['images']} "
+            'images; mean per-image IoU '
+            f"{_fraction(view['metrics'], 'mean_image_iou')})")
+    return '; '.join(notes)
+
+
+def measured_cell(view: Dict[str, Any]) -> str:
+    """``'2026-12-02, commit abc1234'`` (``+``: uncommitted changes)."""
+    source = view['provenance']
+    changed = '+' if source.get('uncommitted_changes') else ''
+    return (f"{source['date']}, commit {source.get('commit') or 'unknown'}"
+            f'{changed}')
+
+
+def table_columns(link_dir: str,
+                  curves: bool = False,
+                  compact: bool = False) -> List[Column]:
     """The table's columns, in order.
 
     Args:
         link_dir (str): Folder of the README the table goes into: the
             config links are relative to it.
         curves (bool): Add :data:`CURVE_COLUMN`. Defaults to False.
+        compact (bool): Keep only :data:`COMPACT_COLUMNS`. Defaults to
+            False.
 
     Returns:
         list[tuple[str, callable]]: Header and cell function of each column.
     """
 
-    def metric(key: str, percent: bool = False) -> Callable:
-        return lambda r: _fraction(r['metrics'], key, percent)
+    def metric(key: str) -> Callable:
+        return lambda v: _fraction(v['metrics'], key, key in PERCENT_METRICS)
 
-    def config_link(r: Dict[str, Any]) -> str:
-        link = osp.relpath(osp.abspath(r['config']), link_dir)
-        return f"[{osp.basename(r['config'])}]({link})"
+    def config_link(view: Dict[str, Any]) -> str:
+        if not view.get('config'):
+            return ''
+        link = osp.relpath(osp.abspath(view['config']), link_dir)
+        return f"[{osp.basename(view['config'])}]({link})"
 
     columns: List[Column] = [
-        ('Method', lambda r: r['name']),
-        ('Labels used', lambda r: str(r.get('labels') or 'none')),
+        ('Method', lambda v: v['name']),
+        ('Labels used', lambda v: str(v.get('labels') or 'none')),
         ('Object IoU', _object_iou_cell),
-        ('mIoU', metric('mIoU', percent=True)),
-        ('Pixel acc.', metric('aAcc', percent=True)),
-        ('Best-of-2 IoU (ref.)', metric('redo_iou_best_of_2')),
-        ('Best-of-2 acc. (ref.)', metric('redo_acc_best_of_2')),
-        ('Params (inference / total)',
-         lambda r: f"{format_params(r['params']['inference'])} / "
-         f"{format_params(r['params']['total'])}"),
-        ('Training time', lambda r: r['train_time_text']),
-        ('Input', lambda r: r['input']),
+        *((header, metric(key)) for key, header in METRIC_COLUMNS),
+        ('Params (inference / total)', _params_cell),
+        ('Training time', lambda v: v['train_time']),
+        ('Input', lambda v: v['input']),
         ('Config', config_link),
-        ('Notes', lambda r: '; '.join(
-            str(x) for x in (r.get('device'), r.get('notes')) if x)),
+        ('Notes', _notes_cell),
+        ('Measured', measured_cell),
     ]
+    if compact:
+        columns = [c for c in columns if c[0] in COMPACT_COLUMNS]
     if curves:
         columns.append((CURVE_COLUMN, _curve_cell))
     return columns
 
 
-def markdown_table(results: Sequence[Dict[str, Any]],
+def markdown_table(views: Sequence[Dict[str, Any]],
                    curves: bool = False,
-                   link_dir: str = '.') -> str:
-    """The results as a markdown table (all scores as fractions).
+                   link_dir: str = '.',
+                   compact: bool = False) -> str:
+    """The views as a markdown table (all scores as fractions).
 
     Args:
-        results (Sequence[dict]): Outputs of :func:`.rows.score_row`.
+        views (Sequence[dict]): Rows with their stored numbers
+            (:func:`row_view`).
         curves (bool): Add :data:`CURVE_COLUMN`. Defaults to False.
         link_dir (str): Folder the config links are relative to (the
             README's). Defaults to the working directory.
+        compact (bool): The compact view. Defaults to False.
 
     Returns:
         str: The table, one line per row, with a trailing newline.
     """
-    columns = table_columns(link_dir, curves)
+    columns = table_columns(link_dir, curves, compact)
     lines = [
         '| ' + ' | '.join(header for header, _ in columns) + ' |',
         '|' + '|'.join('---' for _ in columns) + '|'
     ]
-    for r in results:
+    for view in views:
         # A '|' inside a cell (a name, a note) would split the cell.
         lines.append('| ' + ' | '.join(
-            cell(r).replace('|', '/') for _, cell in columns) + ' |')
+            cell.replace('|', '/')
+            for cell in render_cells(view, columns).values()) + ' |')
     return '\n'.join(lines) + '\n'
+
+
+def render_cells(view: Dict[str, Any],
+                 columns: Sequence[Column]) -> Dict[str, str]:
+    """A view's cells by header; an entry's ``table_cells`` are kept.
+
+    ``table_cells`` hold cells of tables written before the results store
+    that its numbers would round otherwise (:mod:`.recorded`).
+    """
+    kept = view.get('table_cells', {})
+    return {header: kept.get(header) or cell(view) for header, cell in columns}
+
+
+def left_out_note(names: Sequence[str]) -> str:
+    """The line under a table naming the rows it could not show."""
+    return ('Left out (not scored when the table was written, and no '
+            'stored entry): ' + '; '.join(names) + '.\n')
+
+
+def table_preamble(dataset: str,
+                   split: str,
+                   command: str,
+                   store_link: str,
+                   compact: bool = False,
+                   photo_size: bool = False) -> str:
+    """What the table shows and how it was written, above the table.
+
+    Args:
+        dataset (str): The dataset's name.
+        split (str): The split.
+        command (str): The command that writes the table again.
+        store_link (str): The results store, relative to the README.
+        compact (bool): Describe the compact view. Defaults to False.
+        photo_size (bool): The table has rows scored at the photo's size.
+            Defaults to False.
+    """
+    text = (f'{dataset}, `{split}` split; written by `{command}` from the '
+            f'results store [{osp.basename(store_link)}]({store_link}), '
+            "which keeps each row's date, commit, machine, checkpoints and "
+            'command (do not edit by hand). Object IoU: dataset-level IoU of '
+            "the object class with the model's own mask-to-class "
+            'assignment')
+    if compact:
+        text += "; for several seeds, their mean and each seed's."
+    else:
+        text += ('; mIoU and pixel accuracy: mmseg\'s IoUMetric (fractions '
+                 'here); best-of-2: the ReDO reference\'s per-image protocol '
+                 '(the better of the mask and its inverse, per image), which '
+                 'flatters. Ignore pixels are excluded everywhere.')
+    text += (' Measured: the date and commit of the code that scored the row '
+             '(`+`: with uncommitted changes); a row whose checkpoints are '
+             'not on the machine that writes the table is shown as stored.')
+    if photo_size:
+        text += (" Rows scored at the photo's size: masks written by "
+                 '`tools/segment_folder.py`, compared with the true masks at '
+                 "each photo's own size" +
+                 ('.' if compact else '; the other metrics are not measured '
+                  'there (n/a).'))
+    return text
 
 
 def write_readme_table(readme: str,
                        table: str,
                        preamble: str,
-                       marker: str = 'benchmark-table') -> None:
+                       marker: str = DEFAULT_MARKER) -> None:
     """Put ``preamble`` and ``table`` between the README's markers.
 
     Text outside the markers is kept; a README without markers gets them
@@ -166,17 +276,19 @@ def write_readme_table(readme: str,
         f.write(text)
 
 
-def metafile(results: Sequence[Dict[str, Any]],
+def metafile(views: Sequence[Dict[str, Any]],
              dataset: str,
              collection: str,
              readme: str,
              root: str = '.') -> Dict[str, Any]:
-    """The results in mmseg's metafile format (``configs/*/metafile.yaml``).
+    """The views in mmseg's metafile format (``configs/*/metafile.yaml``).
 
-    Metrics are in percent, as in mmseg's metafiles.
+    Metrics are in percent, as in mmseg's metafiles; a row's ``Measured``
+    is its provenance's date and commit.
 
     Args:
-        results (Sequence[dict]): Outputs of :func:`.rows.score_row`.
+        views (Sequence[dict]): Rows with their stored numbers
+            (:func:`row_view`).
         dataset (str): The dataset's name.
         collection (str): The collection's name.
         readme (str): The README holding the table.
@@ -187,35 +299,40 @@ def metafile(results: Sequence[Dict[str, Any]],
         dict: ``Collections`` and ``Models``, to dump as YAML.
     """
     models = []
-    for r in results:
-        m = r['metrics']
-        metrics = {}
-        for key, name in (('mIoU', 'mIoU'), ('aAcc', 'aAcc'),
-                          ('object_iou', 'Object IoU'), ('redo_iou_best_of_2',
-                                                         'Best-of-2 IoU'),
-                          ('redo_acc_best_of_2', 'Best-of-2 Acc')):
-            if key in m and m[key] == m[key]:
-                value = m[key] if key in ('mIoU', 'aAcc') else 100 * m[key]
-                metrics[name] = round(value, 2)
+    for view in views:
+        m = view['metrics']
+        metrics = {
+            name: round(m[key] if key in PERCENT_METRICS else 100 * m[key], 2)
+            for key, name in METAFILE_METRICS if key in m and m[key] == m[key]
+        }
+        metadata = {
+            'Training Data': dataset,
+            'Labels Used': str(view.get('labels') or 'none'),
+            'Training Time': view['train_time'],
+            'Training Resources': str(view.get('device') or 'unknown'),
+            'Crop Size': view['input'],
+        }
+        if view['params'] is not None:
+            metadata['Parameters (inference)'] = view['params']['inference']
+            metadata['Parameters (total)'] = view['params']['total']
+        metadata['Measured'] = measured_cell(view)
         models.append({
-            'Name': r['name'],
-            'In Collection': collection,
+            'Name':
+            view['name'],
+            'In Collection':
+            collection,
             'Results': {
                 'Task': 'Semantic Segmentation',
                 'Dataset': dataset,
                 'Metrics': metrics
             },
-            'Config': osp.relpath(osp.abspath(r['config']), root),
-            'Metadata': {
-                'Training Data': dataset,
-                'Labels Used': str(r.get('labels') or 'none'),
-                'Training Time': r['train_time_text'],
-                'Training Resources': str(r.get('device') or 'unknown'),
-                'Crop Size': r['input'],
-                'Parameters (inference)': r['params']['inference'],
-                'Parameters (total)': r['params']['total'],
-            },
-            'Weights': r['checkpoint_path'],
+            'Config':
+            osp.relpath(osp.abspath(view['config']), root)
+            if view.get('config') else None,
+            'Metadata':
+            metadata,
+            'Weights':
+            view['runs'][0].get('checkpoint'),
         })
     return {
         'Collections': [{
@@ -234,110 +351,3 @@ def metafile(results: Sequence[Dict[str, Any]],
         'Models':
         models,
     }
-
-
-def _rewrite_command(entries: str, split: str, marker: str,
-                     metafile_path: Optional[str], skip_missing: bool,
-                     curves: bool) -> str:
-    """The command that writes the table again, for its preamble."""
-    flags = [f'--split {split}']
-    if marker != 'benchmark-table':
-        flags.append(f'--marker {marker}')
-    if not metafile_path:
-        flags.append("--metafile ''")
-    flags += [
-        flag for flag, on in (('--skip-missing', skip_missing),
-                              ('--curves', curves)) if on
-    ]
-    return f'python tools/benchmark_table.py {entries} ' + ' '.join(flags)
-
-
-def table_preamble(dataset: str, split: str, command: str) -> str:
-    """What the table shows and how it was written, above the table."""
-    return (f'{dataset}, `{split}` split; written by `{command}` (do not '
-            'edit by hand). Object IoU: dataset-level '
-            'IoU of the object class with the model\'s own mask-to-class '
-            'assignment; mIoU and pixel accuracy: mmseg\'s IoUMetric '
-            '(fractions here); best-of-2: the ReDO reference\'s per-image '
-            'protocol (the better of the mask and its inverse, per image), '
-            'which flatters. Ignore pixels are excluded everywhere.')
-
-
-def write_benchmark_table(entries: str,
-                          readme: str,
-                          split: str = 'test',
-                          marker: str = 'benchmark-table',
-                          metafile_path: Optional[str] = None,
-                          json_out: Optional[str] = None,
-                          curves: bool = False,
-                          skip_missing: bool = False,
-                          work_dir: Optional[str] = None,
-                          cfg_options: Optional[dict] = None,
-                          root: str = '.') -> List[Dict[str, Any]]:
-    """Score every row of a rows file and write the table.
-
-    Each row's scores are printed as it is done, and the table at the end.
-
-    Args:
-        entries (str): The rows file (YAML or JSON, see :mod:`.rows`).
-        readme (str): README whose block between ``marker``'s comments is
-            replaced (see :func:`write_readme_table`).
-        split (str): ``'test'`` or ``'val'``: which dataloader and
-            evaluator of each config to use. Defaults to ``'test'``.
-        marker (str): The README block's name. Defaults to
-            ``'benchmark-table'``.
-        metafile_path (str, optional): mmseg-style metafile to write.
-            Defaults to None: none.
-        json_out (str, optional): Also dump every row and its metrics as
-            JSON there. Defaults to None.
-        curves (bool): Add each run's best and last validation object IoU,
-            from its logs. Defaults to False.
-        skip_missing (bool): Leave out rows whose checkpoint does not
-            exist yet instead of stopping with an error. Defaults to False.
-        work_dir (str, optional): Where the runners log (a ``row_<i>``
-            folder each). Defaults to temporary folders.
-        cfg_options (dict, optional): Overrides applied to every row's
-            config.
-        root (str): The repository, which the metafile's paths are
-            relative to. Defaults to the working directory.
-
-    Returns:
-        list[dict]: The scored rows (:func:`.rows.score_row`).
-
-    Raises:
-        NoRowScored: With ``skip_missing``, when every row was skipped.
-    """
-    data = load_entries(entries)
-    results = []
-    for i, row in enumerate(data['rows']):
-        missing = missing_checkpoints(row)
-        if skip_missing and missing:
-            print(f"skipping {row['name']}: no checkpoint matches "
-                  f'{missing}')
-            continue
-        row_dir = osp.join(work_dir, f'row_{i}') if work_dir else None
-        results.append(score_row(row, split, cfg_options, row_dir))
-        print(f"{row['name']}: " +
-              ', '.join(f'{k}={v:.4f}'
-                        for k, v in results[-1]['metrics'].items()))
-    if not results:
-        raise NoRowScored('no row could be scored (no checkpoint exists)')
-    dataset = data.get('dataset', 'Flowers-17')
-    table = markdown_table(
-        results, curves, link_dir=osp.dirname(osp.abspath(readme)))
-    command = _rewrite_command(entries, split, marker, metafile_path,
-                               skip_missing, curves)
-    write_readme_table(readme, table, table_preamble(dataset, split, command),
-                       marker)
-    if metafile_path:
-        with open(metafile_path, 'w') as f:
-            yaml.safe_dump(
-                metafile(results, dataset, data.get('collection', 'ReDO'),
-                         readme, root),
-                f,
-                sort_keys=False)
-    if json_out:
-        with open(json_out, 'w') as f:
-            json.dump(results, f, indent=2, default=str)
-    print(table)
-    return results
