@@ -33,7 +33,7 @@ import os.path as osp
 import socket
 import sys
 import time
-from typing import Dict, List, Optional, Sequence, Tuple
+from typing import Dict, Iterable, List, Optional, Sequence, Tuple
 
 import cv2
 import mmcv
@@ -57,7 +57,8 @@ CONTACT_SHEET_MAX = 64
 #: Longer side of the review thumbnails, in pixels.
 THUMB_SIZE = 160
 #: The measures written per photo, in column order.
-MEASURES = ('confidence', 'area', 'border_share', 'border_mass')
+MEASURES = ('confidence', 'area', 'border_share', 'border_mass',
+            'largest_share')
 #: Folder of the per-process journals, inside ``out_dir``.
 JOURNAL_DIR = '.journal'
 
@@ -278,12 +279,8 @@ def photo_record(rel: str, photo: np.ndarray, prob: np.ndarray,
     measures = mask_measures(
         torch.from_numpy(prob), torch.from_numpy(mask.astype(bool)))
     return dict(
-        photo=rel,
-        status='done',
-        score=quality_score(measures),
-        flags=quality_flags(measures),
-        **{name: measures[name]
-           for name in MEASURES})
+        photo=rel, status='done', **{name: measures[name]
+                                      for name in MEASURES})
 
 
 def segment_folder(model: torch.nn.Module,
@@ -409,7 +406,7 @@ def write_folder_report(outputs: FolderOutputs) -> dict:
         records[r] for r in outputs.rel_paths
         if records.get(r, {}).get('status') == 'failed'
     ]
-    rows = sorted((records[r] for r in finished),
+    rows = sorted(scored(records[r] for r in finished),
                   key=lambda rec: (rec['score'], rec['photo']))
     scores_path = osp.join(out_dir, 'scores.csv')
     write_bytes_whole(scores_path,
@@ -436,6 +433,22 @@ def write_folder_report(outputs: FolderOutputs) -> dict:
                                          '.png'))
     report.update(contact_sheet=sheet_path, shown=len(on_sheet))
     return report
+
+
+def scored(records: Iterable[dict]) -> List[dict]:
+    """Finished photos' records with their quality ``score`` and ``flags``.
+
+    Both compare each mask with the folder's median object area, so they
+    are computed here, from every photo finished so far, not per photo.
+    """
+    records = list(records)
+    median_area = float(np.median([rec['area'] for rec in records])) \
+        if records else 0.0
+    return [
+        dict(rec,
+             score=quality_score(rec, median_area),
+             flags=quality_flags(rec, median_area)) for rec in records
+    ]
 
 
 def scores_csv(rows: Sequence[dict], failed: Sequence[dict],

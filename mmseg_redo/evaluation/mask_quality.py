@@ -8,10 +8,13 @@ reads a true mask.
 """
 from typing import Dict, List, Sequence, Tuple
 
+import cv2
+import numpy as np
 import torch
 
 #: The flags a photo's mask can raise, in the order they are listed.
-FLAGS = ('empty', 'whole_image', 'touches_border', 'low_confidence')
+FLAGS = ('empty', 'whole_image', 'touches_border', 'low_confidence',
+         'fragmented', 'unusual_size')
 #: Object area (fraction of the photo) below / above which a mask is
 #: flagged empty / whole-image: LabelFreeMaskScore's sane area range.
 AREA_RANGE = (0.05, 0.95)
@@ -21,6 +24,12 @@ BORDER_SHARE_LIMIT = 0.5
 #: Mean decisiveness |2p - 1| below which a mask is flagged unsure: half
 #: of the way from a coin flip (0) to a fully decided mask (1).
 CONFIDENCE_LIMIT = 0.5
+#: Share of the object in its largest piece below which the mask is
+#: flagged fragmented: under half of it in one piece.
+LARGEST_SHARE_LIMIT = 0.5
+#: Size ratio to the folder's median object (smaller over larger) below
+#: which a mask is flagged of unusual size: four times off the median.
+SIZE_RATIO_LIMIT = 0.25
 
 
 def border_band(height: int,
@@ -59,48 +68,79 @@ def mask_measures(prob: torch.Tensor,
     Returns:
         dict[str, float]: ``confidence`` (mean ``|2p - 1|``), ``area``
         (share of the image in the object), ``border_mass`` (mean object
-        probability on the border band) and ``border_share`` (share of the
-        band's pixels in the object).
+        probability on the border band), ``border_share`` (share of the
+        band's pixels in the object) and ``largest_share`` (share of the
+        object in its largest 8-connected piece; 1 for an empty mask).
     """
     band = border_band(*prob.shape, border_fraction, prob.device)
     return dict(
         confidence=float((2 * prob - 1).abs().mean()),
         area=float(hard.float().mean()),
         border_mass=float(prob[band].mean()),
-        border_share=float(hard[band].float().mean()))
+        border_share=float(hard[band].float().mean()),
+        largest_share=largest_piece_share(hard.cpu().numpy()))
 
 
-def quality_flags(measures: Dict[str, float],
-                  area_range: Tuple[float, float] = AREA_RANGE,
-                  border_share_limit: float = BORDER_SHARE_LIMIT,
-                  confidence_limit: float = CONFIDENCE_LIMIT) -> List[str]:
-    """The :data:`FLAGS` that one mask's :func:`mask_measures` raise."""
+def largest_piece_share(mask: np.ndarray) -> float:
+    """Share of a mask's pixels in its largest 8-connected piece (1 if the
+    mask is empty)."""
+    count, _, stats, _ = cv2.connectedComponentsWithStats(
+        mask.astype(np.uint8), connectivity=8)
+    areas = stats[1:, cv2.CC_STAT_AREA]
+    return float(areas.max() / areas.sum()) if count > 1 else 1.0
+
+
+def size_ratio(area: float, median_area: float) -> float:
+    """A mask's size against the folder's median object, in [0, 1].
+
+    ``min(area / median, median / area)``: 1 for a typical size, 0.25 for
+    an object four times smaller or larger than the median.
+    """
+    if max(area, median_area) == 0:
+        return 1.0
+    return min(area, median_area) / max(area, median_area)
+
+
+def quality_flags(measures: Dict[str, float], median_area: float,
+                  area_range: Tuple[float, float] = AREA_RANGE
+                  ) -> List[str]:
+    """The :data:`FLAGS` one mask's :func:`mask_measures` raise.
+
+    Args:
+        measures (dict[str, float]): The mask's measures.
+        median_area (float): The folder's median object area.
+        area_range (tuple[float, float]): Sane object areas. Defaults to
+            :data:`AREA_RANGE`.
+    """
     raised = dict(
         empty=measures['area'] < area_range[0],
         whole_image=measures['area'] > area_range[1],
-        touches_border=measures['border_share'] > border_share_limit,
-        low_confidence=measures['confidence'] < confidence_limit)
+        touches_border=measures['border_share'] > BORDER_SHARE_LIMIT,
+        low_confidence=measures['confidence'] < CONFIDENCE_LIMIT,
+        fragmented=measures['largest_share'] < LARGEST_SHARE_LIMIT,
+        unusual_size=size_ratio(measures['area'], median_area) <
+        SIZE_RATIO_LIMIT)
     return [flag for flag in FLAGS if raised[flag]]
 
 
-def quality_score(measures: Dict[str, float],
-                  area_range: Tuple[float, float] = AREA_RANGE) -> float:
+def quality_score(measures: Dict[str, float], median_area: float) -> float:
     """One photo's mask quality in [0, 1], higher is better.
 
-    ``confidence x (1 - border_share)``, and 0 for an object outside the
-    sane area range: each factor is one way a mask fails without labels
-    (an unsure mask, a background taken for the object, nothing or
-    everything found).
+    ``confidence x largest_share x size_ratio x (1 - border_share)``: each
+    factor is one way a mask fails without labels, for photos of one kind
+    of object photographed alike (a folder): an unsure mask, an object in
+    pieces, an object far from the folder's typical size (nothing or
+    everything found included), a background taken for the object.
+    Measured against true masks on Flowers-17 and LFW val:
+    docs/benchmarks.md#quality-scores-of-photos.
+
+    Args:
+        measures (dict[str, float]): The mask's measures.
+        median_area (float): The folder's median object area.
     """
-    low, high = area_range
-    if not low <= measures['area'] <= high:
-        return 0.0
-    return measures['confidence'] * (1.0 - measures['border_share'])
-
-
-def flag_counts(rows: Sequence[dict]) -> Dict[str, int]:
-    """How many of ``rows`` (each with ``flags``) raise each flag."""
-    return {flag: sum(flag in row['flags'] for row in rows) for flag in FLAGS}
+    return (measures['confidence'] * measures['largest_share'] *
+            size_ratio(measures['area'], median_area) *
+            (1.0 - measures['border_share']))
 
 
 def worst_caught(scores: Sequence[float], ious: Sequence[float],

@@ -4,7 +4,7 @@ from mmseg.registry import MODELS
 from mmseg.utils import OptSampleList, SampleList
 from torch import Tensor
 
-from .guided_filter import refine_predictions
+from .refinement import refine_predictions
 
 
 @MODELS.register_module()

@@ -298,23 +298,3 @@ def refine_with_guided_filter(sample: SegDataSample,
     sample.seg_logits = PixelData(data=logits)
     sample.pred_sem_seg = PixelData(data=logits.argmax(dim=0, keepdim=True))
 
-
-def refine_predictions(samples: Sequence[SegDataSample],
-                       inputs: torch.Tensor, data_preprocessor: nn.Module,
-                       test_cfg: Optional[dict]) -> None:
-    """Apply ``test_cfg.guided_filter`` (if any) to every prediction.
-
-    What a segmentor's ``predict`` calls after mmseg's
-    ``postprocess_result``; see :func:`refine_with_guided_filter`.
-
-    Args:
-        samples (Sequence[SegDataSample]): Post-processed predictions.
-        inputs (Tensor): Their preprocessed inputs, (B, 3, H, W).
-        data_preprocessor (nn.Module): The model's ``SegDataPreProcessor``.
-        test_cfg (dict, optional): The model's test settings.
-    """
-    guided = (test_cfg or {}).get('guided_filter')
-    if guided is None:
-        return
-    for sample, image in zip(samples, inputs):
-        refine_with_guided_filter(sample, image, data_preprocessor, **guided)

@@ -14,7 +14,7 @@ from mmseg.utils import (ConfigType, OptConfigType, OptMultiConfig,
 
 from ..utils.checkpoint import check_state_dict_compatible
 from ..evaluation.mask_quality import border_band
-from .guided_filter import refine_predictions
+from .refinement import refine_predictions
 
 #: The networks updated together by the generator-side loss.
 GENERATOR_SIDE = ('mask_net', 'region_generators', 'z_encoder')

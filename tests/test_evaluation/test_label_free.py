@@ -378,28 +378,43 @@ def test_selection_tool_summarises_saved_rows_at_every_stop(tmp_path):
 
 
 def test_photo_quality_flags_and_score():
-    """Per-photo measures: flags name each failure, the score is 0 outside
-    the sane area and falls with doubt and with border in the object."""
+    """Per-photo measures: flags name each failure, the score falls with
+    doubt, pieces, an unusual size and border in the object."""
     prob = torch.zeros(32, 32)
     prob[8:24, 8:24] = 0.95  # a confident central object
     good = mask_measures(prob, prob > 0.5)
     assert good['border_share'] == 0 and good['area'] == 0.25
-    assert quality_flags(good) == []
+    assert good['largest_share'] == 1
+    median = 0.25  # the folder's typical object
+    assert quality_flags(good, median) == []
+    assert quality_score(good, median) == pytest.approx(good['confidence'])
     unsure = mask_measures(prob * 0.3 + 0.35, prob > 0.5)
-    assert 'low_confidence' in quality_flags(unsure)
-    assert quality_score(unsure) < quality_score(good)
+    assert 'low_confidence' in quality_flags(unsure, median)
+    assert quality_score(unsure, median) < quality_score(good, median)
     rim = prob.clone()
     rim[:, :4] = 0.95  # the object reaches the left edge
     touching = mask_measures(rim, rim > 0.5)
     assert 0 < touching['border_share'] < 0.5
-    assert quality_score(touching) < quality_score(good)
+    assert quality_score(touching, median) < quality_score(good, median)
+    pieces = prob.clone()
+    pieces[8:24, 15:17] = 0.0  # cut in two halves
+    pieces[2:4, 2:4] = 0.95
+    split = mask_measures(pieces, pieces > 0.5)
+    assert split['largest_share'] < 0.5
+    assert quality_flags(split, median) == ['fragmented']
+    assert quality_score(split, median) < quality_score(good, median)
+    # The same mask in a folder of objects 25 times smaller.
+    assert quality_flags(good, 0.01) == ['unusual_size']
+    assert quality_score(good, 0.01) == pytest.approx(
+        good['confidence'] * 0.04)
     frame = torch.full((32, 32), 0.95)
     frame[14:18, 14:18] = 0.05  # a background taken for the object
-    assert quality_flags(mask_measures(frame, frame > 0.5)) == [
-        'whole_image', 'touches_border'
-    ]
+    framed = mask_measures(frame, frame > 0.5)
+    assert quality_flags(framed, median) == ['whole_image', 'touches_border']
+    assert quality_score(framed, median) == 0
     empty = mask_measures(torch.full((32, 32), 0.01), torch.zeros(32, 32) > 1)
-    assert quality_flags(empty) == ['empty'] and quality_score(empty) == 0
+    assert quality_flags(empty, median) == ['empty', 'unusual_size']
+    assert quality_score(empty, median) == 0
 
 
 def test_worst_caught_counts_the_worst_masks_ranked_first():

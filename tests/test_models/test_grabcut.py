@@ -103,3 +103,61 @@ def test_tools_test_refuses_weights_without_checkpoint(tmp_path):
         timeout=300)
     assert run.returncode == 1
     assert 'give its trained checkpoint' in run.stderr
+
+
+def _two_tone_photo() -> np.ndarray:
+    """A photo whose object has two parts: an orange top and a bottom of
+    the background's own grey, which no colour model tells apart."""
+    rng = np.random.default_rng(0)
+    img = rng.integers(100, 120, (60, 80, 3)).astype(np.uint8)
+    img[15:30, 20:60] = (30, 140, 250)  # BGR orange
+    return img
+
+
+def test_seeds_keep_what_the_box_alone_loses():
+    """Seeded GrabCut keeps the object pixels it is told about; without
+    seeds the same call is the plain box (same mask as before)."""
+    from mmseg_redo.models.grabcut import grabcut_mask
+    img = _two_tone_photo()
+    plain = grabcut_mask(img)
+    np.testing.assert_array_equal(plain, grabcut_mask(img, object_seeds=None))
+    seeds = np.zeros(img.shape[:2], bool)
+    seeds[32:43, 22:58] = True  # the part like the background
+    seeded = grabcut_mask(img, object_seeds=seeds)
+    assert seeded[seeds].all() and plain[seeds].mean() < 0.5
+    # Seeds outside the box cannot override it: the margin stays outside.
+    outside = np.zeros(img.shape[:2], bool)
+    outside[:3] = True
+    assert not grabcut_mask(img, object_seeds=outside)[:3].any()
+
+
+def test_refine_with_grabcut_works_at_the_kept_photo():
+    """The model's confident pixels seed GrabCut on the kept photo; the
+    mask comes back at ori_shape and the logits average both."""
+    import torch
+    from mmengine.structures import PixelData
+    from mmseg.structures import SegDataSample
+
+    from mmseg_redo.datasets.transforms import KeepPhoto
+    from mmseg_redo.models.grabcut import refine_with_grabcut
+    img = _two_tone_photo()
+    kept = KeepPhoto(shorter_side=30)(dict(img=img))['photo_img']
+    assert kept.shape == (30, 40, 3)
+    prob = torch.full((60, 80), 0.2)
+    prob[15:45, 20:60] = 0.95  # the model found the whole object
+    sample = SegDataSample(metainfo=dict(ori_shape=(60, 80)))
+    sample.seg_logits = PixelData(data=torch.stack([1 - prob, prob]).log())
+    untouched = sample.clone()
+    refine_with_grabcut(untouched)  # no photo kept: left as it is
+    assert torch.equal(untouched.seg_logits.data, sample.seg_logits.data)
+    sample.set_metainfo(dict(photo_img=kept))
+    refine_with_grabcut(sample)
+    mask = sample.pred_sem_seg.data[0]
+    assert mask.shape == (60, 80)
+    truth = torch.zeros(60, 80, dtype=torch.bool)
+    truth[15:45, 20:60] = True
+    iou = (mask.bool() & truth).sum() / (mask.bool() | truth).sum()
+    assert iou > 0.8
+    refined = sample.seg_logits.data.softmax(dim=0)[1]
+    torch.testing.assert_close(refined, (prob + mask) / 2)
+    assert torch.equal(refined.gt(0.5).long(), mask.long())

@@ -64,6 +64,53 @@ class KeepGuideImage(BaseTransform):
 
 
 @TRANSFORMS.register_module()
+class KeepPhoto(BaseTransform):
+    """Keep the photo, at a working size, for a test-time GrabCut.
+
+    ``model.test_cfg.grabcut`` (:func:`~mmseg_redo.models.grabcut.
+    refine_with_grabcut`) refits the model's mask to the photo with GrabCut
+    at this resolution; the mask then comes back at ``ori_shape``. Put it
+    right after the loader, before the resize to the network's size, and
+    add ``'photo_img'`` to ``PackSegInputs``' ``meta_keys``.
+
+    Adds ``photo_img``: the photo (BGR uint8) resized (area
+    interpolation) so that its shorter side is ``shorter_side``, or as it
+    is with None. Unlike :class:`KeepGuideImage` it leaves the guided
+    filter's guide (the network's input) alone.
+
+    Args:
+        shorter_side (int, optional): The working resolution. Defaults to
+            128.
+    """
+
+    def __init__(self, shorter_side: Optional[int] = 128) -> None:
+        self.shorter_side = shorter_side
+
+    def transform(self, results: dict) -> dict:
+        """Add ``photo_img``.
+
+        Args:
+            results (dict): Holds ``img``.
+
+        Returns:
+            dict: The updated results.
+        """
+        img = results['img']
+        if self.shorter_side:
+            height, width = img.shape[:2]
+            scale = self.shorter_side / min(height, width)
+            img = mmcv.imresize(
+                img, (max(1, round(width * scale)),
+                      max(1, round(height * scale))),
+                interpolation='area')
+        results['photo_img'] = img
+        return results
+
+    def __repr__(self) -> str:
+        return f'{type(self).__name__}(shorter_side={self.shorter_side})'
+
+
+@TRANSFORMS.register_module()
 class ResizeImageShorterSide(ResizeShorterSide):
     """:class:`ResizeShorterSide` of the image alone.
 
