@@ -23,6 +23,7 @@ VENV_PYTHON = sys.executable
 #: Real photos with masks, beside the repository; tests that need them skip
 #: where they are absent.
 FLOWERS17 = osp.join(osp.dirname(REPO_ROOT), 'shared', 'data', 'flowers17')
+LFW = osp.join(osp.dirname(REPO_ROOT), 'shared', 'data', 'lfw')
 
 # ---------------------------------------------------------------------------
 # Tiny ReDO training configs (reliability and distributed tests)

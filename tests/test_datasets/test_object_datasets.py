@@ -17,7 +17,7 @@ from mmcv.transforms import LoadImageFromFile
 from mmengine.config import Config
 from mmengine.dataset import pseudo_collate
 from PIL import Image
-from conftest import REPO_ROOT
+from conftest import LFW, REPO_ROOT
 from scipy import io as sio
 
 from mmengine.registry import init_default_scope
@@ -720,3 +720,20 @@ def test_synthetic_split_palette():
     assert abs(np.corrcoef(obj_hue, bg_hue)[0, 1]) < 0.3
     with pytest.raises(ValueError, match='palette'):
         render_synthetic_sample(np.random.default_rng(0), 64, palette='x')
+
+
+@pytest.mark.skipif(
+    not osp.isfile(osp.join(LFW, 'val.txt')), reason=f'LFW not found at {LFW}')
+def test_lfw_cpu_config_reads_the_shared_layout():
+    """The CPU LFW config on ../shared/data/lfw: 4,000 unlabelled training
+    photos, 1,327 validation photos whose PNG part labels give the mask."""
+    cfg = Config.fromfile(
+        osp.join(REPO_ROOT, 'configs', 'redo', 'redo_lfw_small_data_cpu.py'))
+    train = DATASETS.build(cfg.train_dataloader.dataset)
+    val = DATASETS.build(cfg.val_dataloader.dataset)
+    assert len(train) == 4000 and len(val) == 1327
+    sample = val[0]
+    assert sample['data_samples'].seg_map_path.endswith('.png')
+    gt = sample['data_samples'].gt_sem_seg.data
+    assert tuple(gt.shape[-2:]) == (64, 64)
+    assert set(np.unique(gt.numpy())) == {0, 1}
