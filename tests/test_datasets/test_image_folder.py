@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Dict, List
 
 import numpy as np
+import torch
 import pytest
 from mmengine.config import Config
 from mmengine.evaluator import BaseMetric
@@ -20,7 +21,7 @@ from mmengine.logging import MMLogger
 from mmengine.registry import init_default_scope
 from mmengine.runner import Runner
 from PIL import Image
-from conftest import REPO_ROOT, run_tool
+from conftest import REPO_ROOT, run_tool, save_untrained_checkpoint
 
 from mmseg.registry import METRICS
 from mmseg_redo.datasets import ImageFolderDataset, LoadImageFromFileChecked
@@ -401,3 +402,35 @@ def test_label_folder_gives_masks_and_leaves_unlabelled_photos_out(tmp_path):
     with pytest.raises(FileNotFoundError, match='no label file'):
         ImageFolderDataset(data_root=str(tmp_path / 'photos'),
                            seg_map_dir=str(tmp_path / 'nowhere'))
+
+
+def test_folder_config_refines_photos_with_seeded_grabcut(
+        tmp_path, monkeypatch):
+    """Segmenting a photo with the CPU folder config keeps it at 192 and
+    refits ReDO's mask to it with GrabCut, at the photo's size."""
+    from mmseg.apis import inference_model, init_model
+    checkpoint = save_untrained_checkpoint(
+        str(CPU_CONFIG), str(tmp_path / 'untrained.pth'), object_index=1)
+    photo = tmp_path / 'photo.jpg'
+    rng = np.random.default_rng(3)
+    Image.fromarray(_rgb(rng, 4)).resize((300, 240)).save(photo)
+    model = init_model(str(CPU_CONFIG), checkpoint, device='cpu')
+    assert model.test_cfg.grabcut.seed_threshold == 0.9
+    result = inference_model(model, str(photo))
+    assert result.photo_img.shape == (192, 240, 3)
+    assert result.pred_sem_seg.shape == (240, 300)
+    # GrabCut's mask, and logits that average it with ReDO's probability.
+    refined = result.seg_logits.data.softmax(dim=0)[1]
+    assert torch.equal(refined.gt(0.5).long(), result.pred_sem_seg.data[0])
+    # ReDO's masks alone, as the config's comment says.
+    from mmseg_redo.models import refinement
+    calls = []
+    monkeypatch.setattr(refinement, 'refine_with_grabcut',
+                        lambda *args, **kwargs: calls.append(args))
+    inference_model(model, str(photo))
+    assert len(calls) == 1
+    plain = init_model(
+        str(CPU_CONFIG), checkpoint, device='cpu',
+        cfg_options={'model.test_cfg.grabcut': None})
+    inference_model(plain, str(photo))
+    assert len(calls) == 1
