@@ -1,7 +1,6 @@
 """ReDO's networks and segmentor, and the GrabCut baseline segmentor."""
 from .diff_augment import DiffAugment
 from .discriminator import SNResNetEncoder
-from .filtered_encoder_decoder import FilteredEncoderDecoder
 from .grabcut import (GrabCutSegmentor, centred_box, grabcut_mask,
                       refine_with_grabcut)
 from .guided_filter import refine_with_guided_filter
@@ -13,6 +12,6 @@ from .region_generators import MaskedRegionGenerator, RegionGenerators
 __all__ = [
     'ReDO', 'ReDOMaskNet', 'ReDOMaskEncoder', 'ReDOPSPHead',
     'RegionGenerators', 'MaskedRegionGenerator', 'SNResNetEncoder', 'DiffAugment',
-    'GrabCutSegmentor', 'centred_box', 'grabcut_mask', 'FilteredEncoderDecoder',
+    'GrabCutSegmentor', 'centred_box', 'grabcut_mask',
     'refine_predictions', 'refine_with_grabcut', 'refine_with_guided_filter'
 ]

@@ -216,8 +216,15 @@ def _make_lfw(root: Path) -> None:
     (root / 'test.txt').write_text('Aaron_Peirsol Aaron_Peirsol_0003\n')
 
 
-def test_lfw_lists_and_part_labels(tmp_path):
+@pytest.mark.parametrize('suffix', ['.ppm', '.png'])
+def test_lfw_lists_and_part_labels(tmp_path, suffix):
+    """The official .ppm part labels, or the shared copy's PNG re-saves."""
     _make_lfw(tmp_path)
+    labels = tmp_path / 'parts_lfw_funneled_gt_images'
+    if suffix == '.png':
+        for ppm in labels.glob('*.ppm'):
+            _save(ppm.with_suffix('.png'), _rgb(ppm))
+            ppm.unlink()
     train = LFWDataset(ann_file='train.txt', data_root=str(tmp_path))
     assert [osp.basename(d['img_path']) for d in _infos(train)
             ] == ['Aaron_Peirsol_0001.jpg', 'Zico_0001.jpg']
@@ -229,8 +236,8 @@ def test_lfw_lists_and_part_labels(tmp_path):
         require_masks=True,
         pipeline=RAW_PIPELINE)
     assert [osp.basename(d['seg_map_path']) for d in _infos(val)
-            ] == ['Aaron_Peirsol_0002.ppm', 'Zico_0002.ppm']
-    parts = _rgb(tmp_path / 'parts_lfw_funneled_gt_images' / 'Zico_0002.ppm')
+            ] == ['Aaron_Peirsol_0002' + suffix, 'Zico_0002' + suffix]
+    parts = _rgb(labels / f'Zico_0002{suffix}')
     expected = (parts[..., 2] < 128).astype(np.uint8)
     gt = _gt(val[1])
     np.testing.assert_array_equal(gt, expected)
@@ -239,25 +246,6 @@ def test_lfw_lists_and_part_labels(tmp_path):
     with pytest.raises(FileNotFoundError, match='no mask'):
         LFWDataset(
             ann_file='train.txt', data_root=str(tmp_path), require_masks=True)
-
-
-def test_lfw_reads_png_part_labels(tmp_path):
-    """The shared copy's layout: part labels re-saved as PNG, no .ppm."""
-    _make_lfw(tmp_path)
-    labels = tmp_path / 'parts_lfw_funneled_gt_images'
-    for ppm in labels.glob('*.ppm'):
-        _save(ppm.with_suffix('.png'), _rgb(ppm))
-        ppm.unlink()
-    val = LFWDataset(
-        ann_file='val.txt',
-        data_root=str(tmp_path),
-        require_masks=True,
-        pipeline=RAW_PIPELINE)
-    assert [osp.basename(d['seg_map_path']) for d in _infos(val)
-            ] == ['Aaron_Peirsol_0002.png', 'Zico_0002.png']
-    parts = _rgb(labels / 'Zico_0002.png')
-    np.testing.assert_array_equal(
-        _gt(val[1]), (parts[..., 2] < 128).astype(np.uint8))
 
 
 # --------------------------------------------------------------------------

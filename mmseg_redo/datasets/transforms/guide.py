@@ -9,7 +9,67 @@ from .processing import ResizeShorterSide
 
 
 @TRANSFORMS.register_module()
-class KeepGuideImage(BaseTransform):
+class KeepPhoto(BaseTransform):
+    """Keep the photo as it is now, at a working size, for a test-time step.
+
+    ``model.test_cfg.grabcut`` (:func:`~mmseg_redo.models.grabcut.
+    refine_with_grabcut`) refits the model's mask to the photo with GrabCut
+    at this resolution; the mask then comes back at ``ori_shape``. Put it
+    right after the loader, before the resize to the network's size, and
+    add the key (``'photo_img'``) to ``PackSegInputs``' ``meta_keys``.
+
+    Adds ``results[key]``: the current ``img`` (BGR uint8; not copied when
+    kept as it is, as later transforms make new arrays rather than writing
+    into it), resized with area interpolation so that its shorter side is
+    ``shorter_side``, or shrunk to fit in ``max_side`` x ``max_side`` when
+    larger; with neither, as it is.
+
+    Args:
+        shorter_side (int, optional): The working resolution. Defaults to
+            128.
+        max_side (int, optional): Longest side kept, when ``shorter_side``
+            is None. Defaults to None.
+        key (str): Where the photo goes. Defaults to ``'photo_img'``.
+    """
+
+    def __init__(self,
+                 shorter_side: Optional[int] = 128,
+                 max_side: Optional[int] = None,
+                 key: str = 'photo_img') -> None:
+        self.shorter_side = shorter_side
+        self.max_side = max_side
+        self.key = key
+
+    def transform(self, results: dict) -> dict:
+        """Add ``results[key]``.
+
+        Args:
+            results (dict): Holds ``img``.
+
+        Returns:
+            dict: The updated results.
+        """
+        img = results['img']
+        if self.shorter_side:
+            height, width = img.shape[:2]
+            scale = self.shorter_side / min(height, width)
+            img = mmcv.imresize(
+                img, (max(1, round(width * scale)),
+                      max(1, round(height * scale))),
+                interpolation='area')
+        elif self.max_side and max(img.shape[:2]) > self.max_side:
+            img = mmcv.imrescale(
+                img, (self.max_side, self.max_side), interpolation='area')
+        results[self.key] = img
+        return results
+
+    def __repr__(self) -> str:
+        return (f'{type(self).__name__}(shorter_side={self.shorter_side}, '
+                f'max_side={self.max_side}, key={self.key!r})')
+
+
+@TRANSFORMS.register_module()
+class KeepGuideImage(KeepPhoto):
     """Keep the image as it is now as the guide of the test-time filter.
 
     ReDO's test-time guided filter (``model.test_cfg.guided_filter``, see
@@ -28,9 +88,8 @@ class KeepGuideImage(BaseTransform):
     (configs/redo/README.md#small-data-recipe). It is for a model whose
     filter settings were chosen with it.
 
-    Adds ``guide_img``: the current ``img`` (BGR uint8, H x W x 3; not
-    copied, as later transforms make new arrays rather than writing into
-    it), shrunk to fit in ``max_side`` x ``max_side`` when larger.
+    Adds ``guide_img``: the current ``img``, shrunk to fit in ``max_side``
+    x ``max_side`` when larger (see :class:`KeepPhoto`).
 
     Args:
         max_side (int, optional): Longest side of the kept guide. The guide
@@ -41,73 +100,8 @@ class KeepGuideImage(BaseTransform):
     """
 
     def __init__(self, max_side: Optional[int] = 1024) -> None:
-        self.max_side = max_side
-
-    def transform(self, results: dict) -> dict:
-        """Add ``guide_img``.
-
-        Args:
-            results (dict): Holds ``img``.
-
-        Returns:
-            dict: The updated results.
-        """
-        img = results['img']
-        if self.max_side and max(img.shape[:2]) > self.max_side:
-            img = mmcv.imrescale(
-                img, (self.max_side, self.max_side), interpolation='area')
-        results['guide_img'] = img
-        return results
-
-    def __repr__(self) -> str:
-        return f'{type(self).__name__}(max_side={self.max_side})'
-
-
-@TRANSFORMS.register_module()
-class KeepPhoto(BaseTransform):
-    """Keep the photo, at a working size, for a test-time GrabCut.
-
-    ``model.test_cfg.grabcut`` (:func:`~mmseg_redo.models.grabcut.
-    refine_with_grabcut`) refits the model's mask to the photo with GrabCut
-    at this resolution; the mask then comes back at ``ori_shape``. Put it
-    right after the loader, before the resize to the network's size, and
-    add ``'photo_img'`` to ``PackSegInputs``' ``meta_keys``.
-
-    Adds ``photo_img``: the photo (BGR uint8) resized (area
-    interpolation) so that its shorter side is ``shorter_side``, or as it
-    is with None. Unlike :class:`KeepGuideImage` it leaves the guided
-    filter's guide (the network's input) alone.
-
-    Args:
-        shorter_side (int, optional): The working resolution. Defaults to
-            128.
-    """
-
-    def __init__(self, shorter_side: Optional[int] = 128) -> None:
-        self.shorter_side = shorter_side
-
-    def transform(self, results: dict) -> dict:
-        """Add ``photo_img``.
-
-        Args:
-            results (dict): Holds ``img``.
-
-        Returns:
-            dict: The updated results.
-        """
-        img = results['img']
-        if self.shorter_side:
-            height, width = img.shape[:2]
-            scale = self.shorter_side / min(height, width)
-            img = mmcv.imresize(
-                img, (max(1, round(width * scale)),
-                      max(1, round(height * scale))),
-                interpolation='area')
-        results['photo_img'] = img
-        return results
-
-    def __repr__(self) -> str:
-        return f'{type(self).__name__}(shorter_side={self.shorter_side})'
+        super().__init__(
+            shorter_side=None, max_side=max_side, key='guide_img')
 
 
 @TRANSFORMS.register_module()
