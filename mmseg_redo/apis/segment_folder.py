@@ -147,14 +147,18 @@ def init_folder_model(config: str,
     return model
 
 
-def share_of(rel_path: str, num_shares: int) -> int:
-    """The share (0 to ``num_shares - 1``) a photo belongs to.
+def share_of(rel_path: str, num_shares: int, num_processes: int = 1
+             ) -> Tuple[int, int]:
+    """The share (0 to ``num_shares - 1``) a photo belongs to, and the
+    process (0 to ``num_processes - 1``) that segments it within its share.
 
     From the SHA-1 of its path inside the folder, so every process and
-    machine agrees on it whatever order it lists the files in, and adding
-    photos moves none of the others.
+    machine agrees on it whatever order it lists the files in, adding
+    photos moves none of the others, and a share holds the same photos
+    however many processes a run of it launches.
     """
-    return int(path_rank(rel_path)[:8], 16) % num_shares
+    number = int(path_rank(rel_path)[:8], 16)
+    return number % num_shares, number // num_shares % num_processes
 
 
 def cutout(photo: np.ndarray, mask: np.ndarray) -> np.ndarray:
@@ -328,10 +332,11 @@ def segment_folder(model: torch.nn.Module,
     if not 0 <= index < count:
         raise UsageError(f'shard {index}/{count}: the index must be in 0 '
                          f'to {count - 1}')
-    # Shares of the launch's processes nest inside the run's shard.
-    my_share, shares = index * world_size + rank, count * world_size
     outputs = FolderOutputs(in_dir, out_dir)
-    mine = [r for r in outputs.rel_paths if share_of(r, shares) == my_share]
+    mine = [
+        r for r in outputs.rel_paths
+        if share_of(r, count, world_size) == (index, rank)
+    ]
     finished = set(outputs.finished(outputs.read_journals()))
     skipped = [r for r in mine if r in finished]
     todo = [r for r in mine if r not in finished]
