@@ -166,10 +166,14 @@ class ReDO(BaseSegmentor):
             unchanged), with the dict as its options; CUDA only, like
             ``amp_dtype``.
         train_cfg (dict, optional): Unused; accepted for mmseg's APIs.
-        test_cfg (dict, optional): mmseg's test settings. ``guided_filter``
-            (dict, optional): ``radius``, ``eps`` and ``guide`` of
+        test_cfg (dict, optional): mmseg's test settings, with the
+            refinements of :func:`refine_predictions`: ``guided_filter``
+            (dict, optional): ``radius``, ``eps`` and ``guide_channels`` of
             :func:`refine_with_guided_filter`, which sharpens predictions
-            at ``ori_shape`` with the photo's edges; absent: no filter.
+            at ``ori_shape`` with the image's edges; ``grabcut`` (dict,
+            optional): the arguments of :func:`refine_with_grabcut`, GrabCut
+            on the photo the test pipeline kept, seeded by the prediction's
+            confident object pixels. Absent: no refinement.
         data_preprocessor (dict, optional): Config of
             ``SegDataPreProcessor``; use mean = std = 127.5 so images are in
             [-1, 1] like the generators' tanh output.
@@ -484,8 +488,8 @@ class ReDO(BaseSegmentor):
                 data_samples: OptSampleList = None) -> SampleList:
         """Segment ``inputs``; see :meth:`encode_decode`.
 
-        With ``test_cfg.guided_filter``, the object probability is then
-        sharpened at ``ori_shape`` by :func:`refine_with_guided_filter`.
+        The refinements ``test_cfg`` asks for (guided filter, GrabCut) then
+        run at ``ori_shape`` (:func:`refine_predictions`).
 
         Returns:
             list[SegDataSample]: With ``seg_logits`` and ``pred_sem_seg``

@@ -351,12 +351,13 @@ def test_two_processes_write_the_same_masks(photos, tiny_redo, tmp_path):
         env=tiny_run_env(), cwd=REPO_ROOT, capture_output=True, text=True,
         timeout=300)
     assert single.returncode == 1, single.stderr[-3000:]
-    launched = subprocess.run(
-        [sys.executable, '-m', 'torch.distributed.run', '--nproc-per-node',
-         '2', '--master-port', str(29500 + os.getpid() % 1000), TOOL] +
-        common + ['--out', two, '--launcher', 'pytorch'],
-        env=tiny_run_env(), cwd=REPO_ROOT, capture_output=True, text=True,
-        timeout=300)
+    launch = [
+        sys.executable, '-m', 'torch.distributed.run', '--nproc-per-node',
+        '2', '--master-port',
+        str(29500 + os.getpid() % 1000), TOOL
+    ] + common + ['--out', two, '--launcher', 'pytorch']
+    launched = subprocess.run(launch, env=tiny_run_env(), cwd=REPO_ROOT,
+                              capture_output=True, text=True, timeout=300)
     assert launched.returncode == 1, launched.stderr[-3000:]
     # One summary (the first process's), counting both processes' photos.
     assert launched.stdout.count('done ') == 1
@@ -377,6 +378,19 @@ def test_two_processes_write_the_same_masks(photos, tiny_redo, tmp_path):
         single_mask = read(osp.join(one, 'masks', names[rel]))
         assert (mask != single_mask).mean() < 0.01, rel
     assert sorted(read_scores(two)[0]) == sorted(list(PHOTOS) + BROKEN)
+
+    # A run that stopped before two photos were done: the rerun under the
+    # launcher does those two, and nothing else.
+    lost = sorted(PHOTOS)[:2]
+    for rel in lost:
+        os.remove(osp.join(two, 'cutouts', names[rel]))
+    rerun = subprocess.run(launch, env=tiny_run_env(), cwd=REPO_ROOT,
+                           capture_output=True, text=True, timeout=300)
+    assert rerun.returncode == 1, rerun.stderr[-3000:]
+    assert (f'done 2, skipped {len(PHOTOS) - 2} (already finished), '
+            'failed 2') in rerun.stdout
+    done = [r['photo'] for r in journal_records(two) if r['status'] == 'done']
+    assert sorted(done) == sorted(list(PHOTOS) + lost)
 
 
 def test_grabcut_config_needs_no_checkpoint(photos, tmp_path):
