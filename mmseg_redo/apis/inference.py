@@ -17,6 +17,8 @@ from mmseg.registry import TRANSFORMS
 from mmseg.structures import SegDataSample
 from torch.utils.data import DataLoader, Dataset
 
+from ..evaluation.label_free_metric import object_probability
+
 
 class PhotoDataset(Dataset):
     """Photos through a config's test pipeline.
@@ -108,14 +110,10 @@ def group_by_size(samples: Iterable[dict],
 
 
 def object_probability_map(prediction: SegDataSample) -> np.ndarray:
-    """The object probability of a two-class prediction, (H, W) float32.
-
-    A softmax over the classes of ``seg_logits``: it turns ReDO's
-    log-probabilities back into probabilities and serves other segmentors'
-    logits as well.
-    """
-    logits = prediction.seg_logits.data.float()
-    return logits.softmax(dim=0)[1].cpu().numpy()
+    """The object probability of a two-class prediction, (H, W) float32
+    (:func:`~mmseg_redo.evaluation.label_free_metric.object_probability`
+    of its ``seg_logits``)."""
+    return object_probability(prediction.seg_logits.data).cpu().numpy()
 
 
 def predict_photos(model: torch.nn.Module,

@@ -24,6 +24,7 @@ from mmseg.structures import SegDataSample
 from mmseg.utils import OptConfigType, OptSampleList, SampleList
 
 from ..datasets.base import OBJECT_METAINFO
+from ..evaluation.label_free_metric import object_probability
 
 
 def centred_box(height: int, width: int,
@@ -195,7 +196,7 @@ def refine_with_grabcut(sample: SegDataSample,
     photo = sample.metainfo.get('photo_img')
     if photo is None:
         return
-    prob = sample.seg_logits.data.float().softmax(dim=0)[1]
+    prob = object_probability(sample.seg_logits.data)
     seeds = None
     if seed_threshold is not None:
         at_photo = F.interpolate(
