@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed
 MMCV := mmcv==2.1.0
 WORK_DIR ?= work_dirs/redo_toy
 
-.PHONY: demo test env clean-env
+.PHONY: demo test test-quick env clean-env
 
 env: $(STAMP)
 
@@ -29,6 +29,10 @@ demo: $(STAMP)
 
 test: $(STAMP)
 	$(PY) -m pytest -q tests
+
+# The loop while editing: every test but those marked slow.
+test-quick: $(STAMP)
+	$(PY) -m pytest -q tests -m "not slow"
 
 clean-env:
 	rm -rf $(VENV)
