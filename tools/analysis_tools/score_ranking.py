@@ -21,7 +21,8 @@ from scipy.stats import spearmanr
 from mmseg_redo.evaluation.mask_quality import worst_caught
 
 #: Columns compared: higher should mean a better mask ('-' flips one).
-COLUMNS = ('score', 'confidence', '-border_share', '-border_mass')
+COLUMNS = ('score', 'confidence', 'largest_share', '-border_share',
+           '-border_mass')
 
 
 def main() -> None:
@@ -47,11 +48,12 @@ def main() -> None:
     for column in COLUMNS:
         sign = -1.0 if column.startswith('-') else 1.0
         values = [sign * float(r[column.lstrip('-')]) for r in rows]
-        # A constant measure (GrabCut's confidence) ranks nothing.
-        rho = (spearmanr(values, ious).statistic
-               if len(set(values)) > 1 else float('nan'))
+        # A constant measure (no border in a box's masks) ranks nothing.
+        if len(set(values)) == 1:
+            print(f'| {column} | n/a (constant) | n/a |')
+            continue
         print(f'| {column} | {worst_caught(values, ious, args.fraction):.2f}'
-              f' | {rho:.2f} |')
+              f' | {spearmanr(values, ious).statistic:.2f} |')
 
 
 if __name__ == '__main__':
