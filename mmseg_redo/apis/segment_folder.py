@@ -45,7 +45,7 @@ from mmseg.apis import init_model
 
 from ..datasets.image_folder import (IMAGE_SUFFIXES, find_images,
                                      output_names, path_rank)
-from ..evaluation.mask_quality import (FLAGS, mask_measures, quality_flags,
+from ..evaluation.mask_quality import (FLAGS, photo_measures, quality_flags,
                                        quality_score)
 from ..utils.file_io import write_bytes_whole
 from ..visualization.mask_overlay import contact_sheet, overlay_thumbnail
@@ -280,7 +280,7 @@ def photo_record(rel: str, photo: np.ndarray, prob: np.ndarray,
     write_bytes_whole(
         osp.join(out_dir, outputs.thumb(rel)),
         encode(overlay_thumbnail(photo, mask, THUMB_SIZE), '.jpg'))
-    measures = mask_measures(
+    measures = photo_measures(
         torch.from_numpy(prob), torch.from_numpy(mask.astype(bool)))
     return dict(
         photo=rel, status='done', **{name: measures[name]

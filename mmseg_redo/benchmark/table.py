@@ -262,7 +262,10 @@ def write_readme_table(readme: str,
     """
     start, end = f'<!-- {marker}:start -->', f'<!-- {marker}:end -->'
     block = f'{start}\n{preamble}\n\n{table}{end}'
-    text = open(readme).read() if osp.isfile(readme) else ''
+    text = ''
+    if osp.isfile(readme):
+        with open(readme) as f:
+            text = f.read()
     if start in text and end in text:
         text = re.sub(
             re.escape(start) + '.*?' + re.escape(end),

@@ -68,16 +68,29 @@ def mask_measures(prob: torch.Tensor,
     Returns:
         dict[str, float]: ``confidence`` (mean ``|2p - 1|``), ``area``
         (share of the image in the object), ``border_mass`` (mean object
-        probability on the border band), ``border_share`` (share of the
-        band's pixels in the object) and ``largest_share`` (share of the
-        object in its largest 8-connected piece; 1 for an empty mask).
+        probability on the border band) and ``border_share`` (share of the
+        band's pixels in the object).
     """
     band = border_band(*prob.shape, border_fraction, prob.device)
     return dict(
         confidence=float((2 * prob - 1).abs().mean()),
         area=float(hard.float().mean()),
         border_mass=float(prob[band].mean()),
-        border_share=float(hard[band].float().mean()),
+        border_share=float(hard[band].float().mean()))
+
+
+def photo_measures(prob: torch.Tensor,
+                   hard: torch.Tensor,
+                   border_fraction: float = 1 / 16) -> Dict[str, float]:
+    """What the per-photo quality score reads: :func:`mask_measures` and
+    ``largest_share`` (share of the object in its largest 8-connected
+    piece; 1 for an empty mask).
+
+    The pieces are counted here only, not in :func:`mask_measures`, which
+    every validation of a training run computes without using them.
+    """
+    return dict(
+        mask_measures(prob, hard, border_fraction),
         largest_share=largest_piece_share(hard.cpu().numpy()))
 
 
@@ -104,7 +117,7 @@ def size_ratio(area: float, median_area: float) -> float:
 def quality_flags(measures: Dict[str, float], median_area: float,
                   area_range: Tuple[float, float] = AREA_RANGE
                   ) -> List[str]:
-    """The :data:`FLAGS` one mask's :func:`mask_measures` raise.
+    """The :data:`FLAGS` one mask's :func:`photo_measures` raise.
 
     Args:
         measures (dict[str, float]): The mask's measures.

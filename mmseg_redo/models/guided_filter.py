@@ -297,4 +297,3 @@ def refine_with_guided_filter(sample: SegDataSample,
     logits = torch.cat([1 - obj, obj]).clamp_min(1e-6).log()
     sample.seg_logits = PixelData(data=logits)
     sample.pred_sem_seg = PixelData(data=logits.argmax(dim=0, keepdim=True))
-

@@ -20,7 +20,8 @@ from mmseg.structures import SegDataSample
 
 from mmseg_redo.engine.hooks import MaskAssignmentHook
 from mmseg_redo.evaluation import (LabelFreeMaskScore, border_band,
-                                   mask_measures, quality_flags, quality_score)
+                                   photo_measures, quality_flags,
+                                   quality_score)
 from mmseg_redo.evaluation.mask_quality import worst_caught
 from mmseg_redo.evaluation.label_free_metric import CANDIDATES
 from mmseg_redo.evaluation.label_free_selection import (SELECTORS,
@@ -382,24 +383,24 @@ def test_photo_quality_flags_and_score():
     doubt, pieces, an unusual size and border in the object."""
     prob = torch.zeros(32, 32)
     prob[8:24, 8:24] = 0.95  # a confident central object
-    good = mask_measures(prob, prob > 0.5)
+    good = photo_measures(prob, prob > 0.5)
     assert good['border_share'] == 0 and good['area'] == 0.25
     assert good['largest_share'] == 1
     median = 0.25  # the folder's typical object
     assert quality_flags(good, median) == []
     assert quality_score(good, median) == pytest.approx(good['confidence'])
-    unsure = mask_measures(prob * 0.3 + 0.35, prob > 0.5)
+    unsure = photo_measures(prob * 0.3 + 0.35, prob > 0.5)
     assert 'low_confidence' in quality_flags(unsure, median)
     assert quality_score(unsure, median) < quality_score(good, median)
     rim = prob.clone()
     rim[:, :4] = 0.95  # the object reaches the left edge
-    touching = mask_measures(rim, rim > 0.5)
+    touching = photo_measures(rim, rim > 0.5)
     assert 0 < touching['border_share'] < 0.5
     assert quality_score(touching, median) < quality_score(good, median)
     pieces = prob.clone()
     pieces[8:24, 15:17] = 0.0  # cut in two halves
     pieces[2:4, 2:4] = 0.95
-    split = mask_measures(pieces, pieces > 0.5)
+    split = photo_measures(pieces, pieces > 0.5)
     assert split['largest_share'] < 0.5
     assert quality_flags(split, median) == ['fragmented']
     assert quality_score(split, median) < quality_score(good, median)
@@ -409,10 +410,10 @@ def test_photo_quality_flags_and_score():
         good['confidence'] * 0.04)
     frame = torch.full((32, 32), 0.95)
     frame[14:18, 14:18] = 0.05  # a background taken for the object
-    framed = mask_measures(frame, frame > 0.5)
+    framed = photo_measures(frame, frame > 0.5)
     assert quality_flags(framed, median) == ['whole_image', 'touches_border']
     assert quality_score(framed, median) == 0
-    empty = mask_measures(torch.full((32, 32), 0.01), torch.zeros(32, 32) > 1)
+    empty = photo_measures(torch.full((32, 32), 0.01), torch.zeros(32, 32) > 1)
     assert quality_flags(empty, median) == ['empty', 'unusual_size']
     assert quality_score(empty, median) == 0
 
