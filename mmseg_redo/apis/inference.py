@@ -17,7 +17,7 @@ from mmseg.registry import TRANSFORMS
 from mmseg.structures import SegDataSample
 from torch.utils.data import DataLoader, Dataset
 
-from ..evaluation.label_free_metric import object_probability
+from ..utils.mask_geometry import object_probability
 
 
 class PhotoDataset(Dataset):
@@ -111,7 +111,7 @@ def group_by_size(samples: Iterable[dict],
 
 def object_probability_map(prediction: SegDataSample) -> np.ndarray:
     """The object probability of a two-class prediction, (H, W) float32
-    (:func:`~mmseg_redo.evaluation.label_free_metric.object_probability`
+    (:func:`~mmseg_redo.utils.mask_geometry.object_probability`
     of its ``seg_logits``)."""
     return object_probability(prediction.seg_logits.data).cpu().numpy()
 

@@ -3,11 +3,11 @@ import math
 from typing import Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
-import torch
 from mmengine.evaluator import BaseMetric
 from mmengine.logging import MMLogger
 
 from mmseg.registry import METRICS
+from ..utils.mask_geometry import mask_iou, object_probability
 from .mask_quality import mask_measures
 
 #: The basic candidates, each in [0, 1], higher is better.
@@ -31,29 +31,6 @@ def combine_candidates(basic: Dict[str, float]) -> Dict[str, float]:
         name: float(np.prod([basic[part] for part in parts]))
         for name, parts in COMBINATIONS.items()
     }
-
-
-def object_probability(seg_logits: torch.Tensor,
-                       object_index: int = 1) -> torch.Tensor:
-    """Per-pixel object probability from an mmseg sample's ``seg_logits``.
-
-    A softmax over classes: it turns ReDO's log-probabilities back into
-    probabilities and serves other segmentors' raw logits as well.
-
-    Args:
-        seg_logits (Tensor): (C, H, W) with C >= 2.
-        object_index (int): Channel of the object class. Defaults to 1.
-
-    Returns:
-        Tensor: (H, W) in [0, 1].
-    """
-    return seg_logits.float().softmax(dim=0)[object_index]
-
-
-def mask_iou(a: np.ndarray, b: np.ndarray) -> float:
-    """IoU of two boolean masks; two empty masks agree fully (1.0)."""
-    union = np.logical_or(a, b).sum()
-    return float(np.logical_and(a, b).sum() / union) if union else 1.0
 
 
 @METRICS.register_module()

@@ -8,9 +8,9 @@ reads a true mask.
 """
 from typing import Dict, List, Sequence, Tuple
 
-import cv2
-import numpy as np
 import torch
+
+from ..utils.mask_geometry import border_band, largest_piece_share
 
 #: The flags a photo's mask can raise, in the order they are listed.
 FLAGS = ('empty', 'whole_image', 'touches_border', 'low_confidence',
@@ -30,28 +30,6 @@ LARGEST_SHARE_LIMIT = 0.5
 #: Size ratio to the folder's median object (smaller over larger) below
 #: which a mask is flagged of unusual size: four times off the median.
 SIZE_RATIO_LIMIT = 0.25
-
-
-def border_band(height: int,
-                width: int,
-                fraction: float = 1 / 16,
-                device=None) -> torch.Tensor:
-    """The pixels near an image's edge.
-
-    Args:
-        height (int): Image height.
-        width (int): Image width.
-        fraction (float): Band width as a fraction of the shorter side, at
-            least one pixel. Defaults to 1/16.
-        device (torch.device, optional): Device of the result.
-
-    Returns:
-        Tensor: Boolean (height, width), True on the band.
-    """
-    band_px = max(1, round(min(height, width) * fraction))
-    band = torch.ones(height, width, dtype=torch.bool, device=device)
-    band[band_px:height - band_px, band_px:width - band_px] = False
-    return band
 
 
 def mask_measures(prob: torch.Tensor,
@@ -92,15 +70,6 @@ def photo_measures(prob: torch.Tensor,
     return dict(
         mask_measures(prob, hard, border_fraction),
         largest_share=largest_piece_share(hard.cpu().numpy()))
-
-
-def largest_piece_share(mask: np.ndarray) -> float:
-    """Share of a mask's pixels in its largest 8-connected piece (1 if the
-    mask is empty)."""
-    count, _, stats, _ = cv2.connectedComponentsWithStats(
-        mask.astype(np.uint8), connectivity=8)
-    areas = stats[1:, cv2.CC_STAT_AREA]
-    return float(areas.max() / areas.sum()) if count > 1 else 1.0
 
 
 def size_ratio(area: float, median_area: float) -> float:

@@ -24,7 +24,7 @@ from mmseg.structures import SegDataSample
 from mmseg.utils import OptConfigType, OptSampleList, SampleList
 
 from ..datasets.base import OBJECT_METAINFO
-from ..evaluation.label_free_metric import object_probability
+from ..utils.mask_geometry import object_probability
 
 
 def centred_box(height: int, width: int,

@@ -13,7 +13,7 @@ from mmseg.utils import (ConfigType, OptConfigType, OptMultiConfig,
                          OptSampleList, SampleList)
 
 from ..utils.checkpoint import check_state_dict_compatible
-from ..evaluation.mask_quality import border_band
+from ..utils.mask_geometry import border_band
 from .refinement import refine_predictions
 
 #: The networks updated together by the generator-side loss.

@@ -19,7 +19,8 @@ from mmengine.structures import PixelData
 from mmseg.structures import SegDataSample
 
 from mmseg_redo.engine.hooks import MaskAssignmentHook
-from mmseg_redo.evaluation import (LabelFreeMaskScore, border_band,
+from mmseg_redo.utils.mask_geometry import border_band
+from mmseg_redo.evaluation import (LabelFreeMaskScore,
                                    photo_measures, quality_flags,
                                    quality_score)
 from mmseg_redo.evaluation.mask_quality import worst_caught

@@ -7,7 +7,7 @@ from mmengine.dist import all_reduce
 from mmengine.hooks import Hook
 from mmseg.registry import HOOKS
 
-from ...evaluation.mask_quality import border_band
+from ...utils.mask_geometry import border_band
 from ...utils.runner import unwrap_model
 
 RULES = ('auto', 'labels', 'border')
