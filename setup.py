@@ -19,6 +19,8 @@ setup(
     if Path(__file__).with_name('README.md').exists() else '',
     long_description_content_type='text/markdown',
     packages=find_packages(include=['mmseg_redo', 'mmseg_redo.*']),
+    # Files read at run time, not Python: the review page's template.
+    package_data={'mmseg_redo.visualization': ['templates/*.html']},
     python_requires='>=3.9',
     install_requires=read_requirements('requirements.txt') + ['mmcv==2.1.0'],
     license='MIT',

@@ -19,8 +19,9 @@ from PIL import Image
 
 from ..datasets.mask_rules import IGNORE_INDEX
 from ..utils.file_io import write_bytes_whole
+from .folder_outputs import encode
 from .inference import object_probability_map, predict_photos
-from .segment_folder import UsageError, encode
+from .segment_folder import UsageError
 
 
 def split_images(cfg: Config, split: str) -> List[str]:
