@@ -23,7 +23,7 @@ randomness = dict(seed=0)
 # find_unused_parameters=False is enough: the discriminator, frozen
 # (requires_grad False) during the generator-side step, fires no gradient
 # hook there, so its DDP reducer expects nothing; every other parameter gets
-# a gradient each step (tests/test_distributed.py).
+# a gradient each step (tests/test_engine/test_distributed.py).
 model_wrapper_cfg = dict(
     type='MMSeparateDistributedDataParallel',
     broadcast_buffers=False,

@@ -97,26 +97,3 @@ class MultiOptimWrapperConstructor:
                                           params=groups))
         cfg.setdefault('type', 'OptimWrapper')
         return OPTIM_WRAPPERS.build(cfg, default_args=dict(optimizer=optimizer))
-
-
-def optimizer_settings(optim_wrapper_cfg: dict, module: str) -> dict:
-    """The optimizer settings a config gives one submodule.
-
-    Its wrapper's ``optimizer`` merged with its entry in ``modules``; for
-    tools that rebuild the optimization outside mmengine (the reference
-    step of ``benchmark_train.py``).
-
-    Args:
-        optim_wrapper_cfg (dict): The config's ``optim_wrapper``.
-        module (str): A submodule name, e.g. ``'mask_net'``.
-
-    Raises:
-        KeyError: No wrapper updates ``module``.
-    """
-    for name, cfg in optim_wrapper_cfg.items():
-        if not isinstance(cfg, dict) or 'optimizer' not in cfg:
-            continue
-        modules = cfg.get('modules') or {name: {}}
-        if module in modules:
-            return dict(cfg['optimizer'], **modules[module])
-    raise KeyError(f'no optim_wrapper entry updates {module}')

@@ -1,4 +1,4 @@
-"""Label-free scores of predicted object masks, to select checkpoints."""
+"""The label-free score of predicted object masks, to select checkpoints."""
 import math
 from typing import Dict, List, Optional, Sequence, Tuple
 
@@ -10,37 +10,17 @@ from mmseg.registry import METRICS
 from ..utils.mask_geometry import mask_iou, object_probability
 from .mask_quality import mask_measures
 
-#: The basic candidates, each in [0, 1], higher is better.
-BASIC_CANDIDATES = ('confidence', 'stability', 'area', 'border')
-#: Combined candidates: products of basic ones.
-COMBINATIONS: Dict[str, Tuple[str, ...]] = {
-    'confidence_stability': ('confidence', 'stability'),
-    'confidence_stability_area': ('confidence', 'stability', 'area'),
-    'confidence_area': ('confidence', 'area'),
-    'stability_area': ('stability', 'area'),
-    'border_area': ('border', 'area'),
-    'confidence_border': ('confidence', 'border'),
-    'all': BASIC_CANDIDATES,
-}
-CANDIDATES = BASIC_CANDIDATES + tuple(COMBINATIONS)
-
-
-def combine_candidates(basic: Dict[str, float]) -> Dict[str, float]:
-    """Each combined candidate (:data:`COMBINATIONS`) from the basic ones."""
-    return {
-        name: float(np.prod([basic[part] for part in parts]))
-        for name, parts in COMBINATIONS.items()
-    }
-
 
 @METRICS.register_module()
 class LabelFreeMaskScore(BaseMetric):
-    """Scores of predicted object masks that need no ground truth.
+    """A score of predicted object masks that needs no ground truth.
 
     Computed from each sample's ``seg_logits`` (object probability ``p``)
     and ``pred_sem_seg`` (hard mask) only, so it runs on photos without
     masks and can drive ``CheckpointHook(save_best='label_free_score')``.
-    Candidates, each in [0, 1], higher is better, logged as ``lf_<name>``:
+    ``label_free_score`` is the product of three factors, each in [0, 1],
+    higher is better, logged too (``lf_<factor>``) so that a log shows
+    which one held the score down:
 
     - ``confidence``: mean ``|2p - 1|``; masks that commit to each pixel.
     - ``stability``: mean IoU of each image's hard mask with its mask at the
@@ -48,30 +28,21 @@ class LabelFreeMaskScore(BaseMetric):
       at the first evaluation (nothing to compare, e.g. after a resume).
     - ``area``: fraction of images whose object covers between
       ``area_range`` of the image; empty and whole-image masks fail it.
-    - ``border``: 1 - the mean object probability on a band along the
-      image's edge (photographed objects rarely fill the frame's rim).
-    - products: see :data:`COMBINATIONS`.
 
-    The candidate named by ``score`` is also returned as
-    ``label_free_score``. The default, ``confidence_stability_area``, asks
-    for masks that are decided (confidence), settled (stability: a mask
-    still moving between two solutions can be confident for a moment) and
-    sane (area: an empty or whole-image mask can be confident and perfectly
-    stable). Each factor caught a failure of the others; it is insurance,
-    not an oracle: a run whose masks grow more confident and stable while
-    they get worse is not caught. Measurements: docs/benchmarks.md
-    ("Label-free checkpoint score"). The first evaluation of a run (or
-    after a resume) has no stability, so its score is 0.
+    The product asks for masks that are decided (confidence), settled
+    (stability: a mask still moving between two solutions can be confident
+    for a moment) and sane (area: an empty or whole-image mask can be
+    confident and perfectly stable). Each factor caught a failure of the
+    others; it is insurance, not an oracle: a run whose masks grow more
+    confident and stable while they get worse is not caught. Measurements:
+    docs/benchmarks.md ("Label-free checkpoint score"). The first
+    evaluation of a run (or after a resume) has no stability, so its score
+    is 0.
 
     Args:
-        score (str): Candidate returned as ``label_free_score``, one of
-            :data:`CANDIDATES`. Defaults to
-            ``'confidence_stability_area'``.
         object_index (int): Object class in the predictions. Defaults to 1.
         area_range (tuple[float, float]): Acceptable object area, as a
             fraction of the image. Defaults to (0.05, 0.95).
-        border_fraction (float): Width of the border band, as a fraction
-            of the shorter side. Defaults to 1/16.
         stability_size (int): Hard masks are kept for the next evaluation
             subsampled to at most this many pixels per side, which bounds
             the memory for large photos. Defaults to 128.
@@ -81,22 +52,14 @@ class LabelFreeMaskScore(BaseMetric):
     default_prefix: Optional[str] = None
 
     def __init__(self,
-                 score: str = 'confidence_stability_area',
                  object_index: int = 1,
                  area_range: Tuple[float, float] = (0.05, 0.95),
-                 border_fraction: float = 1 / 16,
                  stability_size: int = 128,
                  collect_device: str = 'cpu',
                  prefix: Optional[str] = None) -> None:
         super().__init__(collect_device=collect_device, prefix=prefix)
-        if score not in CANDIDATES:
-            raise ValueError(
-                f'LabelFreeMaskScore: score must be one of {CANDIDATES}, '
-                f'got {score!r}')
-        self.score = score
         self.object_index = object_index
         self.area_range = area_range
-        self.border_fraction = border_fraction
         self.stability_size = stability_size
         # Hard masks of the previous evaluation, by image path.
         self._previous_masks: Dict[str, np.ndarray] = {}
@@ -119,31 +82,28 @@ class LabelFreeMaskScore(BaseMetric):
                 dict(
                     img_path=sample.get('img_path'),
                     mask=hard[::step, ::step].cpu().numpy(),
-                    **mask_measures(prob, hard, self.border_fraction)))
+                    **mask_measures(prob, hard)))
 
     def compute_metrics(self, results: List[dict]) -> Dict[str, float]:
-        """Reduce the per-image statistics to the candidates.
+        """Reduce the per-image statistics to the score and its factors.
 
         Args:
             results (list[dict]): Statistics from every process.
 
         Returns:
-            dict[str, float]: ``lf_<candidate>`` for every candidate, and
-            ``label_free_score``.
+            dict[str, float]: ``lf_confidence``, ``lf_stability``,
+            ``lf_area`` and their product, ``label_free_score``.
         """
         low, high = self.area_range
         areas = np.array([r['area'] for r in results])
-        basic = dict(
+        factors = dict(
             confidence=float(np.mean([r['confidence'] for r in results])),
             stability=self._stability(results),
-            area=float(np.mean((areas >= low) & (areas <= high))),
-            border=1.0 - float(np.mean([r['border_mass'] for r in results])))
-        candidates = dict(basic, **combine_candidates(basic))
-        scores = {f'lf_{k}': v for k, v in candidates.items()}
-        scores['label_free_score'] = candidates[self.score]
+            area=float(np.mean((areas >= low) & (areas <= high))))
+        scores = {f'lf_{k}': v for k, v in factors.items()}
+        scores['label_free_score'] = float(np.prod(list(factors.values())))
         MMLogger.get_current_instance().info(
-            'LabelFreeMaskScore on %d images (label_free_score = lf_%s): %s',
-            len(results), self.score,
+            'LabelFreeMaskScore on %d images: %s', len(results),
             ', '.join(f'{k}={v:.4f}' for k, v in scores.items()))
         return scores
 

@@ -32,10 +32,30 @@ LARGEST_SHARE_LIMIT = 0.5
 SIZE_RATIO_LIMIT = 0.25
 
 
-def mask_measures(prob: torch.Tensor,
-                  hard: torch.Tensor,
-                  border_fraction: float = 1 / 16) -> Dict[str, float]:
-    """Label-free measures of one object mask.
+def mask_measures(prob: torch.Tensor, hard: torch.Tensor) -> Dict[str, float]:
+    """What :class:`LabelFreeMaskScore` reads of one object mask.
+
+    Args:
+        prob (Tensor): Object probability, (H, W) in [0, 1].
+        hard (Tensor): The predicted mask, (H, W) bool.
+
+    Returns:
+        dict[str, float]: ``confidence`` (mean ``|2p - 1|``) and ``area``
+        (share of the image in the object).
+    """
+    return dict(
+        confidence=float((2 * prob - 1).abs().mean()),
+        area=float(hard.float().mean()))
+
+
+def photo_measures(prob: torch.Tensor,
+                   hard: torch.Tensor,
+                   border_fraction: float = 1 / 16) -> Dict[str, float]:
+    """What the per-photo quality score reads of one object mask.
+
+    The border and the pieces are measured here only, not in
+    :func:`mask_measures`, which every validation of a training run
+    computes without using them.
 
     Args:
         prob (Tensor): Object probability, (H, W) in [0, 1].
@@ -44,31 +64,16 @@ def mask_measures(prob: torch.Tensor,
             the shorter side. Defaults to 1/16.
 
     Returns:
-        dict[str, float]: ``confidence`` (mean ``|2p - 1|``), ``area``
-        (share of the image in the object), ``border_mass`` (mean object
-        probability on the border band) and ``border_share`` (share of the
-        band's pixels in the object).
+        dict[str, float]: :func:`mask_measures`, ``border_mass`` (mean
+        object probability on the border band), ``border_share`` (share of
+        the band's pixels in the object) and ``largest_share`` (share of
+        the object in its largest 8-connected piece; 1 for an empty mask).
     """
     band = border_band(*prob.shape, border_fraction, prob.device)
     return dict(
-        confidence=float((2 * prob - 1).abs().mean()),
-        area=float(hard.float().mean()),
+        mask_measures(prob, hard),
         border_mass=float(prob[band].mean()),
-        border_share=float(hard[band].float().mean()))
-
-
-def photo_measures(prob: torch.Tensor,
-                   hard: torch.Tensor,
-                   border_fraction: float = 1 / 16) -> Dict[str, float]:
-    """What the per-photo quality score reads: :func:`mask_measures` and
-    ``largest_share`` (share of the object in its largest 8-connected
-    piece; 1 for an empty mask).
-
-    The pieces are counted here only, not in :func:`mask_measures`, which
-    every validation of a training run computes without using them.
-    """
-    return dict(
-        mask_measures(prob, hard, border_fraction),
+        border_share=float(hard[band].float().mean()),
         largest_share=largest_piece_share(hard.cpu().numpy()))
 
 

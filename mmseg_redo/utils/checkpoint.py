@@ -263,8 +263,11 @@ def register_checkpoint_safe_globals() -> None:
     """Load mmengine checkpoints safely: allow-list, loader, clear errors.
 
     Allows the types mmengine writes into checkpoints (and nothing else) and
-    registers :func:`load_from_local` as mmengine's loader of local
-    files.
+    registers :func:`load_from_local` as mmengine's loader of local files,
+    both for the whole process: mmseg's ``init_model`` and inferencer load
+    through mmengine's loader, not through ReDO's code. Called when
+    ``mmseg_redo`` is imported; its docstring says what other checkpoints
+    see.
     """
     CheckpointLoader.register_scheme(
         prefixes='', loader=load_from_local, force=True)
@@ -273,37 +276,3 @@ def register_checkpoint_safe_globals() -> None:
     torch.serialization.add_safe_globals(
         [HistoryBuffer, WeightsOnlyHistoryBuffer, OrderedDict] +
         _numpy_globals())
-
-
-def merge_optimizer_states(states: Dict[str, dict],
-                           names: List[str]) -> dict:
-    """One optimizer state of several, a parameter group per optimizer.
-
-    Checkpoints saved before the generator side became one optimizer (one
-    parameter group per network) hold one optimizer state per network;
-    this turns them into the state of the merged optimizer, so such a run
-    resumes. Parameters are numbered group after group, as
-    ``Optimizer.state_dict`` does; each optimizer's single group keeps its
-    own settings (learning rate, weight decay) and every parameter its
-    moments.
-
-    Args:
-        states (dict[str, dict]): ``Optimizer.state_dict()`` of each
-            network's optimizer, one parameter group each.
-        names (list[str]): The networks in the merged optimizer's group
-            order.
-
-    Returns:
-        dict: The merged ``state_dict``.
-    """
-    merged = dict(state={}, param_groups=[])
-    offset = 0
-    for name in names:
-        (group, ) = states[name]['param_groups']
-        renumber = {old: offset + i for i, old in enumerate(group['params'])}
-        merged['param_groups'].append(
-            dict(group, params=[renumber[p] for p in group['params']]))
-        for old, state in states[name]['state'].items():
-            merged['state'][renumber[old]] = state
-        offset += len(renumber)
-    return merged

@@ -1,6 +1,5 @@
 """Tests of the object-region choice, the training time budget and the
 hooks' shared runner helpers."""
-import copy
 import logging
 from types import SimpleNamespace
 
@@ -11,8 +10,7 @@ from mmengine.optim import OptimWrapper, OptimWrapperDict
 from mmengine.structures import PixelData
 from mmseg.structures import SegDataSample
 
-from mmseg_redo.engine.hooks import (MaskAssignmentHook, SafeCheckpointHook,
-                                    TrainTimeBudgetHook)
+from mmseg_redo.engine.hooks import MaskAssignmentHook, TrainTimeBudgetHook
 from mmseg_redo.utils import model_device, optimizers_of, unwrap_model
 from conftest import FakeReDO
 
@@ -94,63 +92,3 @@ def test_runner_helpers_list_every_optimizer():
                          b=OptimWrapper(second))) == [first, second]
     # Before training, runner.optim_wrapper is still its config.
     assert optimizers_of(dict(type='OptimWrapper')) == []
-
-
-def test_checkpoints_with_one_optimizer_per_network_resume():
-    """An old checkpoint's three generator-side Adam states, merged by
-    SafeCheckpointHook before the runner loads them, continue exactly as
-    the three optimizers would have."""
-    torch.manual_seed(0)
-    nets = dict(region_generators=nn.Linear(3, 2), z_encoder=nn.Linear(2, 2),
-                mask_net=nn.Conv2d(1, 1, 3))
-    settings = dict(region_generators=dict(lr=1e-2),
-                    z_encoder=dict(lr=1e-2),
-                    mask_net=dict(lr=1e-3, weight_decay=1e-4))
-    old = {
-        name: torch.optim.Adam(net.parameters(), betas=(0.0, 0.9),
-                               **settings[name])
-        for name, net in nets.items()
-    }
-
-    def fill_grads(step):
-        for i, p in enumerate(
-                p for net in nets.values() for p in net.parameters()):
-            p.grad = torch.full_like(p, 0.1 * (i + 1) * (step + 1))
-
-    for step in range(2):
-        fill_grads(step)
-        for opt in old.values():
-            opt.step()
-    # A copy, as a checkpoint read from disk is (state_dict() shares the
-    # moment tensors with the optimizers).
-    checkpoint = copy.deepcopy(
-        dict(optimizer={name: opt.state_dict()
-                        for name, opt in old.items()}))
-    checkpoint['optimizer']['discriminator'] = {'kept': True}
-    runner = SimpleNamespace(cfg=dict(optim_wrapper=dict(
-        generator=dict(modules=settings))))
-    SafeCheckpointHook().after_load_checkpoint(runner, checkpoint)
-    assert set(checkpoint['optimizer']) == {'generator', 'discriminator'}
-
-    merged = torch.optim.Adam(
-        [dict(params=list(net.parameters())) for net in nets.values()],
-        betas=(0.0, 0.9))
-    merged.load_state_dict(checkpoint['optimizer']['generator'])
-    assert [g['lr'] for g in merged.param_groups] == [1e-2, 1e-2, 1e-3]
-    assert merged.param_groups[2]['weight_decay'] == 1e-4
-    twin = {name: [p.detach().clone() for p in net.parameters()]
-            for name, net in nets.items()}
-    fill_grads(2)
-    merged.step()
-    after_merged = [p.detach().clone()
-                    for net in nets.values() for p in net.parameters()]
-    # The three old optimizers take the same step from the same weights.
-    for name, net in nets.items():
-        for p, saved in zip(net.parameters(), twin[name]):
-            p.data.copy_(saved)
-    fill_grads(2)
-    for opt in old.values():
-        opt.step()
-    after_old = [p.detach() for net in nets.values() for p in net.parameters()]
-    for a, b in zip(after_merged, after_old):
-        torch.testing.assert_close(a, b, rtol=0, atol=1e-7)

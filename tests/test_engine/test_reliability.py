@@ -484,6 +484,61 @@ def test_old_format_checkpoint_is_refused_then_converted(tmp_path):
     assert isinstance(restored, HistoryBuffer) and restored.mean() == 1.5
 
 
+def test_importing_the_package_replaces_the_local_loader(
+        tmp_path, monkeypatch):
+    """What mmseg_redo's docstring promises a user loading other
+    checkpoints in the same process: mmengine's local loader is ours and
+    always weights-only; mmengine's buffers and numpy content load; a plain
+    torch state dict loads into any model as before."""
+    from collections import OrderedDict
+
+    import numpy as np
+    from mmengine.logging import HistoryBuffer
+    from mmengine.runner import CheckpointLoader
+
+    from mmseg_redo.utils.checkpoint import (load_from_local,
+                                             make_checkpoint_weights_only)
+    local = CheckpointLoader._get_checkpoint_loader(str(tmp_path / 'a.pth'))
+    assert local is load_from_local
+    assert CheckpointLoader._get_checkpoint_loader(
+        'https://example.org/a.pth') is not load_from_local
+
+    buffer = HistoryBuffer()
+    buffer.update(2.0)
+    checkpoint = dict(
+        state_dict=OrderedDict(w=torch.ones(2)),
+        meta=dict(seed=np.int64(3), mean=np.float32(0.5)),
+        message_hub=dict(
+            log_scalars={'train/loss': buffer},
+            runtime_info=dict(history=np.arange(3))))
+    make_checkpoint_weights_only(checkpoint)  # as SafeCheckpointHook does
+    path = str(tmp_path / 'mmengine.pth')
+    torch.save(checkpoint, path)
+    # The allow-list holds for every torch.load of the process.
+    torch.load(path, weights_only=True)
+    loaded = _load_checkpoint(path)
+    assert loaded['meta']['seed'] == 3
+    np.testing.assert_array_equal(
+        loaded['message_hub']['runtime_info']['history'], np.arange(3))
+    assert loaded['message_hub']['log_scalars']['train/loss'].mean() == 2.0
+
+    torch.manual_seed(0)
+    source, target = torch.nn.Linear(3, 2), torch.nn.Linear(3, 2)
+    plain = str(tmp_path / 'plain.pth')
+    torch.save(source.state_dict(), plain)
+    load_checkpoint(target, plain, strict=True)
+    torch.testing.assert_close(target.weight, source.weight)
+
+    # torch's switch to turn the protection off does not reach it.
+    marker = str(tmp_path / 'pwned')
+    evil = str(tmp_path / 'evil.pth')
+    torch.save({'state_dict': {}, 'meta': _Payload(marker)}, evil)
+    monkeypatch.setenv('TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD', '1')
+    with pytest.raises(pickle.UnpicklingError, match='arbitrary code'):
+        _load_checkpoint(evil)
+    assert not osp.exists(marker)
+
+
 @pytest.fixture
 def tiny_model_and_config(tmp_path):
     from mmengine.config import Config

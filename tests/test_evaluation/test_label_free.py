@@ -6,7 +6,6 @@ images) shared by the integration tests.
 import glob
 import json
 import logging
-import math
 import os.path as osp
 from types import SimpleNamespace
 
@@ -24,11 +23,6 @@ from mmseg_redo.evaluation import (LabelFreeMaskScore,
                                    photo_measures, quality_flags,
                                    quality_score)
 from mmseg_redo.evaluation.mask_quality import worst_caught
-from mmseg_redo.evaluation.label_free_metric import CANDIDATES
-from mmseg_redo.evaluation.label_free_selection import (SELECTORS,
-                                                        evaluate_run,
-                                                        summarise,
-                                                        summary_table)
 from mmseg_redo.visualization.curves import find_scalars, read_scalars
 
 SIZE = 16
@@ -160,7 +154,7 @@ def test_confidence_prefers_committed_masks():
 
 
 def test_stability_compares_with_the_previous_evaluation():
-    metric = LabelFreeMaskScore(score='stability')
+    metric = LabelFreeMaskScore()
     a, b = _square(4, 4, 8), _square(4, 8, 8)  # overlap 32 of union 96
     first = _evaluate(metric, [a, a], ['x.jpg', 'y.jpg'])
     assert first['lf_stability'] == 0.0  # nothing to compare with yet
@@ -168,7 +162,13 @@ def test_stability_compares_with_the_previous_evaluation():
     assert same['lf_stability'] == pytest.approx(1.0)
     changed = _evaluate(metric, [b, a], ['x.jpg', 'y.jpg'])
     assert changed['lf_stability'] == pytest.approx((32 / 96 + 1) / 2)
-    assert changed['label_free_score'] == changed['lf_stability']
+    # The score is the product of its three logged factors.
+    assert changed['label_free_score'] == pytest.approx(
+        changed['lf_confidence'] * changed['lf_stability'] *
+        changed['lf_area'])
+    assert set(changed) == {
+        'lf_confidence', 'lf_stability', 'lf_area', 'label_free_score'
+    }
 
 
 def test_default_score_prefers_settled_masks_to_moving_confident_ones():
@@ -202,21 +202,6 @@ def test_area_penalises_empty_and_whole_masks():
         [empty, whole, _square(4, 4, 8),
          _square(0, 0, 10)])
     assert scores['lf_area'] == pytest.approx(2 / 4)
-    assert scores['lf_confidence_area'] == pytest.approx(
-        scores['lf_confidence'] * 2 / 4)
-
-
-def test_border_penalises_object_mass_on_the_rim():
-    inside = _evaluate(LabelFreeMaskScore(), [_square(4, 4, 8)])
-    touching = _evaluate(LabelFreeMaskScore(), [_square(0, 0, 8)])
-    assert inside['lf_border'] == pytest.approx(1.0, abs=1e-5)
-    # The 1-pixel rim of 16x16 holds 60 pixels, 15 of them in the square.
-    assert touching['lf_border'] == pytest.approx(1 - 15 / 60, abs=1e-5)
-
-
-def test_score_name_is_checked():
-    with pytest.raises(ValueError, match='score must be one of'):
-        LabelFreeMaskScore(score='mIoU')
 
 
 # ---------------------------------------------------------------------------
@@ -289,89 +274,60 @@ def test_plot_curves_draws_the_label_free_score(tiny_run, tmp_path):
     assert val['object_iou'][0] == [2, 4]
 
 
-def test_selection_reproduces_the_runs_validations(tiny_run):
-    rows = list(evaluate_run(tiny_run))
-    summary = summarise(rows)
+def test_selection_tool_reproduces_the_runs_validations(tiny_run, tmp_path):
+    out = tmp_path / 'selection.json'
+    run = run_tool('tools/analysis_tools/label_free_selection.py', tiny_run,
+                   '--out', out)
+    assert run.returncode == 0, run.stderr[-3000:]
+    result = json.loads(out.read_text())[tiny_run]
+    rows, summary = result['rows'], result['summary']
     assert [row['iter'] for row in rows] == [2, 4]
-    # Same region, candidates and val IoU as the run's own validations
+    # Same regions, score, factors and val IoU as the run's own validations
     # (stability included: checkpoint 4 is compared with checkpoint 2).
-    for row, record in zip(rows, _validation_records(tiny_run)):
-        assert row['object_index'] == record['assignment/border_choice']
+    records = _validation_records(tiny_run)
+    for row, record in zip(rows, records):
+        assert row['border_choice'] == record['assignment/border_choice']
         assert row['label_choice'] == record['assignment/label_choice']
         assert row['val_iou'] == pytest.approx(record['object_iou'])
-        for key in row:
-            if key.startswith('lf_'):
-                assert row[key] == pytest.approx(record[key]), key
-    # The labelled pipeline's columns use the label rule's region.
-    for row in rows:
-        if row['label_choice'] == row['border_choice']:
-            assert row['val_iou_labels'] == row['val_iou']
-        else:
-            assert row['val_iou_labels'] != row['val_iou']
+        for key in ('lf_confidence', 'lf_stability', 'lf_area',
+                    'label_free_score'):
+            assert row[key] == pytest.approx(record[key]), key
+    scores = [r['label_free_score'] for r in records]
+    assert summary['label_free_score']['iter'] == 2 * (
+        scores.index(max(scores)) + 1)  # the checkpoint save_best kept
     assert summary['val_iou']['gap'] == 0.0
-    assert summary['val_iou_labels']['gap_labels'] == 0.0
     assert summary['last']['iter'] == 4
-    assert set(SELECTORS) == set(summary)
-    assert 'lf_confidence_area' in summary_table({tiny_run: summary})
-
-
-def test_selection_summary_by_hand():
-    rows = []
-    for i, (val_iou, test_iou, conf) in enumerate([(0.5, 0.6, 0.9),
-                                                   (0.7, 0.8, 0.5),
-                                                   (0.6, 0.7, 0.7)]):
-        row = {f'lf_{c}': 0.0 for c in CANDIDATES}
-        row.update(
-            iter=i,
-            val_iou=val_iou,
-            test_iou=test_iou,
-            lf_confidence=conf,
-            # The label rule's region: best at checkpoint 2, test 0.9.
-            val_iou_labels=val_iou + 0.2 * (i == 2),
-            test_iou_labels=test_iou + 0.2 * (i == 2))
-        rows.append(row)
-    summary = summarise(rows)
-    assert summary['val_iou']['iter'] == 1
-    assert summary['val_iou_labels']['iter'] == 2
-    assert summary['lf_confidence']['iter'] == 0
-    assert summary['lf_confidence']['gap'] == pytest.approx(0.6 - 0.8)
-    assert summary['lf_confidence']['gap_labels'] == pytest.approx(0.6 - 0.9)
-    assert summary['lf_confidence']['spearman'] == pytest.approx(-1.0)
-    assert summary['last']['gap'] == pytest.approx(0.7 - 0.8)
-    assert math.isnan(summary['lf_area']['spearman'])  # constant
+    assert '| label_free_score |' in run.stdout
 
 
 def test_selection_tool_summarises_saved_rows_at_every_stop(tmp_path):
-    # Saved before confidence_stability_area existed: it is recomputed.
-    basic = ('confidence', 'stability', 'area', 'border')
-    rows = []
-    for i, (val_iou, test_iou, conf) in enumerate([(0.5, 0.5, 0.9),
-                                                   (0.7, 0.7, 0.5),
-                                                   (0.6, 0.6, 0.7)]):
-        row = {f'lf_{c}': 1.0 for c in basic}
-        row.update(
-            iter=1000 * (i + 1),
-            val_iou=val_iou,
-            test_iou=test_iou,
-            val_iou_labels=val_iou,
-            test_iou_labels=test_iou,
-            lf_confidence=conf)
-        rows.append(row)
+    rows = [
+        dict(iter=1000 * (i + 1), val_iou=val_iou, test_iou=test_iou,
+             label_free_score=score)
+        for i, (val_iou, test_iou, score) in enumerate([(0.5, 0.6, 0.9),
+                                                        (0.7, 0.8, 0.5),
+                                                        (0.6, 0.7, 0.7)])
+    ]
     saved = tmp_path / 'rows.json'
     saved.write_text(json.dumps({'run': {'rows': rows}}))
     out = tmp_path / 'summary.json'
     run = run_tool('tools/analysis_tools/label_free_selection.py', '--rows',
                    saved, '--stops-from', '2000', '--out', out)
     assert run.returncode == 0, run.stderr[-3000:]
-    results = json.loads(out.read_text())
-    assert results['run']['rows'][0]['lf_confidence_stability_area'] == 0.9
-    stops = results['run']['stops']
-    # Stopped at 2000: confidence keeps 1000 (0.5 against 0.7); stopped at
-    # 3000: the same (0.5 against 0.7). The last checkpoint: 0 then -0.1.
-    conf = stops['lf_confidence']
-    assert conf['stops'] == 2
-    assert conf['mean'] == pytest.approx(-0.2)
-    assert conf['worst'] == pytest.approx(-0.2)
+    results = json.loads(out.read_text())['run']
+    summary = results['summary']
+    assert summary['val_iou']['iter'] == 2000
+    score = summary['label_free_score']
+    assert score['iter'] == 1000
+    assert score['gap'] == pytest.approx(0.6 - 0.8)
+    assert score['val_gap'] == pytest.approx(0.5 - 0.7)
+    assert summary['last']['gap'] == pytest.approx(0.7 - 0.8)
+    # Stopped at 2000 or at 3000, the score keeps 1000 (0.9 against 0.5
+    # and 0.7): -0.2 both times. The last checkpoint: 0 then -0.1.
+    stops = results['stops']
+    assert stops['label_free_score'] == dict(
+        mean=pytest.approx(-0.2), worst=pytest.approx(-0.2),
+        worst_stop=2000, stops=2)
     last = stops['last']
     assert last['mean'] == pytest.approx(-0.05)
     assert last['worst'] == pytest.approx(-0.1)

@@ -13,10 +13,10 @@ from mmengine.model import is_model_wrapper
 from mmengine.runner.checkpoint import get_state_dict
 from mmseg.registry import HOOKS
 
-from ...utils.checkpoint import (make_checkpoint_weights_only,
-                                 merge_optimizer_states)
+from ...utils.checkpoint import make_checkpoint_weights_only
 from ...utils.file_io import TMP_SUFFIX, atomic_write_text, publish_file
 from ...utils.runner import unwrap_model
+
 
 def unwrap_state_dict_keys(model: nn.Module, state_dict: dict) -> dict:
     """Rename ``model``'s state-dict keys as if no child were DDP-wrapped.
@@ -90,23 +90,6 @@ class SafeCheckpointHook(CheckpointHook):
                     f'Removing {stale}, a checkpoint left half-written by '
                     'an interrupted run.')
                 os.remove(stale)
-
-    def after_load_checkpoint(self, runner, checkpoint: dict) -> None:
-        """Resume checkpoints saved with one optimizer per network.
-
-        Before the generator side became one ``generator`` wrapper (a
-        parameter group per network), checkpoints held an optimizer state
-        per network; they are merged here, before the runner loads them.
-        """
-        states = checkpoint.get('optimizer', {})
-        modules = (runner.cfg.get('optim_wrapper') or {}).get(
-            'generator', {}).get('modules')
-        if 'generator' in states or not modules or not all(
-                name in states for name in modules):
-            return
-        states['generator'] = merge_optimizer_states(states, list(modules))
-        for name in modules:
-            del states[name]
 
     def before_save_checkpoint(self, runner, checkpoint: dict) -> None:
         """Unwrapped state-dict keys and weights-only-safe contents."""
