@@ -70,7 +70,7 @@ if [ "${SKIP_BENCHMARK:-0}" = 1 ]; then
   stamp "benchmark skipped (SKIP_BENCHMARK=1)"
 else
   stamp "benchmark: configs/redo/redo_flowers.py, batch 20, 128x128 (at most ${BENCH_TIMEOUT}s)"
-  timeout "$BENCH_TIMEOUT" $PY tools/analysis_tools/benchmark_train.py \
+  timeout "$BENCH_TIMEOUT" $PY -m benchmarks.train_speed \
     configs/redo/redo_flowers.py --synthetic --iters "${BENCH_ITERS:-30}" \
     --warmup "${BENCH_WARMUP:-10}" --profile "${BENCH_PROFILE:-3}" --flops "${BENCH_OPTS[@]}" \
     || stamp "benchmark did not finish (exit $?); going on with training"

@@ -3,7 +3,7 @@
 # GrabCutSegmentor lives in mmseg_redo (imported by the runtime base's
 # custom_imports) and has no weights: score it with
 # `python tools/test.py THIS_CONFIG` (no checkpoint) or
-# tools/benchmark_table.py, segment photos with tools/segment_folder.py or
+# python -m benchmarks.results, segment photos with tools/segment_folder.py or
 # mmseg's init_model(THIS_CONFIG, None).
 _base_ = [
     '../_base_/datasets/flowers17_64x64.py', '../_base_/default_runtime.py'

@@ -41,7 +41,8 @@ model = dict(
 # masks/; ann_file is absolute, so data_root is not prepended).
 train_dataloader = dict(
     dataset=dict(
-        ann_file='{{fileDirname}}/flowers17_train_masked.txt',
+        ann_file='{{fileDirname}}/../../benchmarks/splits/'
+        'flowers17_train_masked.txt',
         require_masks=True,
         pipeline={{_base_.labelled_train_pipeline}}))
 optim_wrapper = dict(

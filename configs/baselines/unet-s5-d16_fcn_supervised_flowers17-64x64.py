@@ -32,7 +32,8 @@ model = dict(
     test_cfg=dict(_delete_=True, mode='whole'))
 train_dataloader = dict(
     dataset=dict(
-        ann_file='{{fileDirname}}/flowers17_train_masked.txt',
+        ann_file='{{fileDirname}}/../../benchmarks/splits/'
+        'flowers17_train_masked.txt',
         require_masks=True,
         pipeline={{_base_.labelled_train_pipeline}}))
 # mmseg's schedule_40k, shortened.

@@ -1,30 +1,30 @@
-"""Tests of the benchmark table (mmseg_redo.benchmark and
-tools/benchmark_table.py) and the GrabCut baseline.
+"""Tests of the benchmark tables (benchmarks.scoring and the command line
+``python -m benchmarks.results``) and the GrabCut baseline.
 
-The table is written for three tiny rows on synthetic data (a ReDO and a
-supervised EncoderDecoder checkpoint, untrained, and GrabCut), and the
-written table and metafile are checked against numbers computed here
-without the table's code.
-The Flowers-17 tests (GrabCut against the data README, the supervised
-baselines' training list) are skipped when the data is absent.
+The table is written for two tiny rows on synthetic data (an untrained
+ReDO checkpoint, and GrabCut), and the written table and metafile are
+checked against numbers computed here without the table's code. GrabCut
+against the Flowers-17 data README is skipped when the data is absent.
 """
+import datetime
 import json
 import os.path as osp
+import subprocess
 
-import numpy as np
 import pytest
 import torch
 import yaml
-from conftest import FLOWERS17, REPO_ROOT, run_tool, write_tiny_redo_config
+from conftest import (FLOWERS17, REPO_ROOT, VENV_PYTHON, tiny_run_env,
+                      write_tiny_redo_config)
 from mmengine.config import Config
 from mmengine.dataset import pseudo_collate
 from mmengine.registry import init_default_scope
 from mmengine.runner import save_checkpoint
 from mmseg.registry import DATASETS, MODELS
 
-from mmseg_redo.benchmark import (TABLE_START, estimate_train_time,
-                                  evaluate_config, format_duration, score_row,
-                                  write_benchmark_table)
+from benchmarks.results import write_tables
+from benchmarks.scoring import (estimate_train_time, evaluate_config,
+                                format_duration, score_row)
 from mmseg_redo.datasets.base import OBJECT_METAINFO
 from mmseg_redo.evaluation.redo_metric import binary_counts, redo_scores
 from mmseg_redo.models import grabcut_mask
@@ -55,21 +55,6 @@ test_dataloader = dict(
     dataset=dict(size=32, num_samples=8, split='test'))
 test_cfg = dict(type='TestLoop')
 '''
-SUPERVISED = '''
-_base_ = [{synthetic!r}, {runtime!r}]
-model = dict(
-    type='EncoderDecoder',
-    data_preprocessor=dict(
-        type='SegDataPreProcessor', mean=[127.5] * 3, std=[127.5] * 3,
-        bgr_to_rgb=True),
-    backbone=dict(type='ReDOMaskEncoder', channels=8, num_res_blocks=1),
-    decode_head=dict(
-        type='ReDOPSPHead', in_channels=8, channels=8, pool_scales=(1, 2),
-        num_classes=2, out_channels=2, dropout_ratio=0.0,
-        norm_cfg=dict(type='GN', num_groups=4),
-        loss_decode=dict(type='CrossEntropyLoss')),
-    test_cfg=dict(mode='whole'))
-'''
 GRABCUT = '''
 _base_ = [{synthetic!r}, {runtime!r}]
 model = dict(
@@ -88,54 +73,37 @@ def _write(path, text: str) -> str:
 
 @pytest.fixture(scope='module')
 def rows(tmp_path_factory):
-    """Three rows: configs, checkpoints and the models behind them."""
+    """Two rows: configs, the ReDO checkpoint and its model."""
     init_default_scope('mmseg')
     tmp = tmp_path_factory.mktemp('rows')
     redo_cfg = write_tiny_redo_config(str(tmp), extra=SYNTHETIC_TEST)
-    sup_cfg = _write(tmp / 'supervised.py', SUPERVISED)
     gc_cfg = _write(tmp / 'grabcut.py', GRABCUT)
-    models, checkpoints = {}, {}
-    for name, config in (('redo', redo_cfg), ('supervised', sup_cfg)):
-        torch.manual_seed(0)
-        model = MODELS.build(Config.fromfile(config).model)
-        model.init_weights()
-        if name == 'redo':
-            model.object_index.fill_(1)
-        checkpoints[name] = str(tmp / f'{name}.pth')
-        save_checkpoint(
-            dict(
-                state_dict=model.state_dict(),
-                meta=dict(dataset_meta=dict(OBJECT_METAINFO))),
-            checkpoints[name])
-        models[name] = model.eval()
-    entries = dict(
-        dataset='Synthetic',
-        results=str(tmp / 'results.json'),
-        rows=[
-            dict(
-                name='ReDO tiny',
-                config=redo_cfg,
-                checkpoint=osp.join(tmp, 'red*.pth'),
-                labels='none',
-                train_time=12.5,
-                device='2 CPU cores',
-                notes='untrained'),
-            dict(
-                name='Supervised tiny',
-                config=sup_cfg,
-                checkpoint=checkpoints['supervised'],
-                labels='masks (8 images)',
-                train_time='3 min'),
-            dict(name='GrabCut', config=gc_cfg, labels='none'),
-        ])
-    entries_file = tmp / 'entries.yaml'
-    entries_file.write_text(yaml.safe_dump(entries))
-    return dict(
-        entries=str(entries_file),
-        configs=dict(redo=redo_cfg, supervised=sup_cfg, grabcut=gc_cfg),
-        checkpoints=checkpoints,
-        models=models,
-        tmp=tmp)
+    torch.manual_seed(0)
+    model = MODELS.build(Config.fromfile(redo_cfg).model)
+    model.init_weights()
+    model.object_index.fill_(1)
+    checkpoint = str(tmp / 'redo.pth')
+    save_checkpoint(
+        dict(state_dict=model.state_dict(),
+             meta=dict(dataset_meta=dict(OBJECT_METAINFO))), checkpoint)
+    entries = [
+        dict(name='ReDO tiny', config=redo_cfg,
+             checkpoint=osp.join(tmp, 'red*.pth'), labels='none',
+             train_time='12 min', device='2 CPU cores', notes='untrained'),
+        dict(name='GrabCut', config=gc_cfg, labels='none'),
+    ]
+    return dict(entries=entries, configs=dict(redo=redo_cfg, grabcut=gc_cfg),
+                checkpoint=checkpoint, model=model.eval())
+
+
+def _rows_file(path, rows, **output) -> str:
+    """A rows file writing one block, ``output`` (``readme``...)."""
+    output.setdefault('marker', 'benchmark-table')
+    path.write_text(
+        yaml.safe_dump(
+            dict(dataset='Synthetic', results=str(path) + '.json',
+                 outputs=[output], rows=rows)))
+    return str(path)
 
 
 def _test_samples(config: str):
@@ -163,37 +131,36 @@ def test_table_holds_the_measured_numbers(rows, tmp_path):
     readme = tmp_path / 'README.md'
     readme.write_text('# Intro kept\n\n<!-- benchmark-table:start -->\nold '
                       'table\n<!-- benchmark-table:end -->\n\nFooter kept.\n')
-    metafile = tmp_path / 'metafile.yaml'
-    results = write_benchmark_table(
-        rows['entries'],
-        str(readme),
-        metafile_path=str(metafile),
-        json_out=str(tmp_path / 'rows.json'))
+    # Not beside the rows file: every YAML file there is a rows file.
+    (tmp_path / 'configs').mkdir()
+    metafile = tmp_path / 'configs' / 'metafile.yaml'
+    entries = _rows_file(tmp_path / 'rows.yaml', rows['entries'],
+                         readme=str(readme), metafile=str(metafile))
+    results = write_tables(entries, root=REPO_ROOT)
     by_name = {r['name']: r for r in results}
 
-    # Independent numbers: GrabCut straight from OpenCV, ReDO and the
-    # supervised model straight from their predict().
+    # Independent numbers: GrabCut straight from OpenCV, ReDO straight from
+    # its predict().
     samples = _test_samples(rows['configs']['grabcut'])
     gc_preds = [
         grabcut_mask(s['inputs'].permute(1, 2, 0).numpy(), 0.1, 2)
         for s in samples
     ]
-    expected = {'GrabCut': _scores(gc_preds, samples)}
-    for key, name in (('redo', 'ReDO tiny'), ('supervised',
-                                              'Supervised tiny')):
-        model = rows['models'][key]
-        # Each row is scored on its own config's test split.
-        row_samples = _test_samples(rows['configs'][key])
-        with torch.no_grad():
-            out = model.test_step(pseudo_collate(row_samples))
-        expected[name] = _scores([o.pred_sem_seg.data[0].numpy() for o in out],
-                                 row_samples)
+    # Each row is scored on its own config's test split.
+    redo_samples = _test_samples(rows['configs']['redo'])
+    with torch.no_grad():
+        out = rows['model'].test_step(pseudo_collate(redo_samples))
+    expected = {
+        'GrabCut': _scores(gc_preds, samples),
+        'ReDO tiny': _scores([o.pred_sem_seg.data[0].numpy() for o in out],
+                             redo_samples)
+    }
 
     text = readme.read_text()
     assert text.startswith('# Intro kept')
     assert text.rstrip().endswith('Footer kept.')
     assert 'old table' not in text
-    assert text.count(TABLE_START) == 1
+    assert text.count('<!-- benchmark-table:start -->') == 1
     for name, scores in expected.items():
         cells = _cells(text, name)
         assert cells[2] == f"{scores['object_iou']:.3f}", name
@@ -206,17 +173,16 @@ def test_table_holds_the_measured_numbers(rows, tmp_path):
     # The rows differ: a table of copies would pass the checks above.
     assert len({_cells(text, n)[2] for n in expected}) > 1
 
-    redo = rows['models']['redo']
+    redo = rows['model']
     mask_params = sum(p.numel() for p in redo.mask_net.parameters())
     assert by_name['ReDO tiny']['params'] == dict(
         inference=mask_params, total=sum(p.numel() for p in redo.parameters()))
     assert by_name['GrabCut']['params'] == dict(inference=0, total=0)
     redo_cells = _cells(text, 'ReDO tiny')
     assert redo_cells[1] == 'none'
-    assert redo_cells[8] == '12 min'  # 12.5 minutes, as given
+    assert redo_cells[8] == '12 min'  # as given
     assert redo_cells[9] == '32x32'  # the synthetic test images
     assert '2 CPU cores; untrained' == redo_cells[11]
-    assert _cells(text, 'Supervised tiny')[8] == '3 min'
 
     meta = yaml.safe_load(metafile.read_text())
     models = {m['Name']: m for m in meta['Models']}
@@ -228,17 +194,35 @@ def test_table_holds_the_measured_numbers(rows, tmp_path):
             m['mIoU'], 2)
         assert models[name]['Results']['Metrics']['Object IoU'] == round(
             100 * m['object_iou'], 2)
-    assert models['ReDO tiny']['Weights'] == rows['checkpoints']['redo']
+    assert models['ReDO tiny']['Weights'] == rows['checkpoint']
     assert models['GrabCut']['Weights'] is None
-    assert json.loads((tmp_path / 'rows.json').read_text())[0]['name'] == \
-        'ReDO tiny'
 
-    # A second run, of the command line, replaces the table instead of
-    # adding one.
-    run = run_tool('tools/benchmark_table.py', rows['entries'], '--readme',
-                   readme, '--metafile', metafile)
+    # The store keeps each row's definition, runs and provenance.
+    store = tmp_path / 'rows.yaml.json'
+    stored = json.loads(store.read_text())
+    assert stored['rows'][0]['definition'] == dict(
+        config=rows['configs']['redo'],
+        checkpoint=rows['entries'][0]['checkpoint'])
+    assert stored['rows'][0]['runs'][0]['checkpoint'] == rows['checkpoint']
+    commit = subprocess.run(
+        ['git', '-C', REPO_ROOT, 'rev-parse', '--short', 'HEAD'],
+        capture_output=True, text=True).stdout.strip()
+    source = stored['rows'][0]['provenance']
+    assert source['date'] == datetime.datetime.now(
+        datetime.timezone.utc).date().isoformat()
+    assert source['commit'] == commit and 'cores' in source['machine']
+    assert source['command'] == f'python -m benchmarks.results {entries}'
+    assert redo_cells[-1] == (f"{source['date']}, commit {commit}"
+                              f"{'+' if source['uncommitted_changes'] else ''}")
+
+    # The command line, from the store: the same table (replaced, not
+    # added), metafile and store.
+    written = [p.read_text() for p in (readme, metafile, store)]
+    run = subprocess.run(
+        [VENV_PYTHON, '-m', 'benchmarks.results', entries, '--from-store'],
+        cwd=REPO_ROOT, env=tiny_run_env(), capture_output=True, text=True)
     assert run.returncode == 0, run.stderr[-3000:]
-    assert readme.read_text().count(TABLE_START) == 1
+    assert [p.read_text() for p in (readme, metafile, store)] == written
 
 
 @pytest.mark.slow
@@ -246,7 +230,7 @@ def test_seeds_val_selection_raw_weights_and_a_second_table(rows, tmp_path):
     """A row of two runs shows their mean and each; ``select: val`` keeps
     the checkpoint best on val; ``weights: raw`` scores ema_state_dict; the
     ablation table goes into its own marked block."""
-    model = rows['models']['redo']
+    model = rows['model']
     state = {k: v.clone() for k, v in model.state_dict().items()}
     flipped = dict(state, object_index=torch.tensor(0))
     paths = {}
@@ -272,20 +256,17 @@ def test_seeds_val_selection_raw_weights_and_a_second_table(rows, tmp_path):
          ]) + '\n')
     config = write_tiny_redo_config(
         str(tmp_path), validate=True, extra=SYNTHETIC_TEST)
-    single = {
-        name: evaluate_config(
-            Config.fromfile(config), 'test', None, paths[name])['object_iou']
+    single, val = ({
+        name: evaluate_config(Config.fromfile(config), split,
+                              paths[name])[0]['object_iou']
         for name in ('one', 'zero')
-    }
-    val = {
-        name: evaluate_config(
-            Config.fromfile(config), 'val', None, paths[name])['object_iou']
-        for name in ('one', 'zero')
-    }
+    } for split in ('test', 'val'))
     assert single['one'] != single['zero']
-    entries = tmp_path / 'ablation.yaml'
-    entries.write_text(
-        yaml.safe_dump([
+    readme = tmp_path / 'README.md'
+    readme.write_text('<!-- benchmark-table:start -->\nmain\n'
+                      '<!-- benchmark-table:end -->\n')
+    entries = _rows_file(
+        tmp_path / 'ablation.yaml', [
             dict(name='two runs', config=config,
                  checkpoint=[paths['one'], paths['zero']]),
             dict(name='best on val', config=config,
@@ -293,16 +274,8 @@ def test_seeds_val_selection_raw_weights_and_a_second_table(rows, tmp_path):
                  select='val'),
             dict(name='raw', config=config, checkpoint=paths['ema'],
                  weights='raw'),
-        ]))
-    readme = tmp_path / 'README.md'
-    readme.write_text('<!-- benchmark-table:start -->\nmain\n'
-                      '<!-- benchmark-table:end -->\n')
-    write_benchmark_table(
-        str(entries),
-        str(readme),
-        marker='ablation-table',
-        curves=True,
-        results=str(tmp_path / 'results.json'))
+        ], readme=str(readme), marker='ablation-table', curves=True)
+    write_tables(entries)
     text = readme.read_text()
     assert 'main' in text and '<!-- ablation-table:end -->' in text
     mean = (single['one'] + single['zero']) / 2
@@ -351,22 +324,16 @@ def test_grabcut_reproduces_the_flowers17_readme(tmp_path):
     """GrabCut at 128x128 on test.txt, through the table tool: the data
     README gives fg IoU 0.825, mIoU 0.876, pixel acc. 0.946 (OpenCV's RNG
     moves these by about 0.01)."""
-    entries = tmp_path / 'entries.yaml'
     config = osp.join(REPO_ROOT,
                       'configs/baselines/grabcut_flowers17-128x128.py')
-    entries.write_text(
-        yaml.safe_dump(
-            [dict(name='GrabCut 128', config=config, labels='none')]))
     readme = tmp_path / 'README.md'
-    results = write_benchmark_table(
-        str(entries),
-        str(readme),
-        metafile_path=str(tmp_path / 'm.yaml'),
-        results=str(tmp_path / 'results.json'),
-        cfg_options={
-            'test_dataloader.dataset.data_root': FLOWERS17,
-            'test_dataloader.num_workers': 1
-        })
+    entries = _rows_file(
+        tmp_path / 'entries.yaml',
+        [dict(name='GrabCut 128', config=config, labels='none',
+              cfg_options={'test_dataloader.dataset.data_root': FLOWERS17,
+                           'test_dataloader.num_workers': 1})],
+        readme=str(readme))
+    results = write_tables(entries)
     m = results[0]['metrics']
     print('GrabCut 128x128 on Flowers-17 test:', m)
     assert m['object_iou'] == pytest.approx(0.825, abs=0.015)
@@ -375,37 +342,3 @@ def test_grabcut_reproduces_the_flowers17_readme(tmp_path):
     cells = _cells(readme.read_text(), 'GrabCut 128')
     assert cells[2] == f"{m['object_iou']:.3f}"
     assert cells[9] == '128x128'
-
-
-@needs_flowers17
-def test_supervised_training_list_is_train_txt_with_masks():
-    listed = [
-        ln.strip() for ln in open(
-            osp.join(REPO_ROOT,
-                     'configs/baselines/flowers17_train_masked.txt'))
-        if ln.strip() and not ln.startswith('#')
-    ]
-    train = [
-        ln.strip() for ln in open(osp.join(FLOWERS17, 'train.txt'))
-        if ln.strip()
-    ]
-    masked = [
-        s for s in train
-        if osp.isfile(osp.join(FLOWERS17, 'masks', s + '.png'))
-    ]
-    assert listed == masked and len(listed) == 400
-    held_out = set()
-    for split in ('val.txt', 'test.txt'):
-        held_out |= {ln.strip() for ln in open(osp.join(FLOWERS17, split))}
-    assert not held_out & set(listed)
-    for name in ('redo-masknet_supervised_flowers17-64x64',
-                 'unet-s5-d16_fcn_supervised_flowers17-64x64'):
-        cfg = Config.fromfile(
-            osp.join(REPO_ROOT, 'configs', 'baselines', name + '.py'))
-        cfg.train_dataloader.dataset.data_root = FLOWERS17
-        dataset = DATASETS.build(cfg.train_dataloader.dataset)
-        assert len(dataset) == 400
-        sample = dataset[0]
-        gt = sample['data_samples'].gt_sem_seg.data
-        assert tuple(gt.shape[-2:]) == (64, 64)
-        assert set(np.unique(gt.numpy())) <= {0, 1, 255}

@@ -4,33 +4,32 @@ The variants are built in the same process from the same config and the
 same initial weights: the *faithful* step (fp32, eager, composites
 recomputed for the discriminator, PyTorch's default Adam, as the
 reference) and the config's own step (``model.fast_path``,
-``model.reuse_composites``, fused Adam). With a local checkout of the
-official code (github.com/mickaelChen/ReDO, which this project does not
-ship), the official networks are timed too, in the official script's
-iteration. Iterations are timed in alternating rounds after a warm-up, so
-machine noise hits every variant alike (:func:`benchmark_train`).
+``model.reuse_composites``, fused Adam). Iterations are timed in
+alternating rounds after a warm-up, so machine noise hits every variant
+alike; ``--flops`` adds each step's work per iteration and the rate it
+reaches, ``--profile`` the costliest ops. Examples::
+
+    python -m benchmarks.train_speed configs/redo/redo_flowers.py \
+        --synthetic --iters 30 [--flops]
+    python -m benchmarks.train_speed configs/redo/redo_toy.py --only-fast
 """
+import argparse
 import copy
-import importlib.util
-import os.path as osp
 import resource
 import statistics
 import time
 from typing import Callable, Dict, Iterator, List, Optional
 
 import torch
-import torch.nn as nn
-import torch.nn.functional as F
-from mmengine.config import Config
+from mmengine.config import Config, DictAction
 from mmengine.optim import build_optim_wrapper
 from mmengine.registry import init_default_scope
 from mmengine.runner import Runner
-from torch.utils.flop_counter import FlopCounterMode
-
 from mmseg.registry import MODELS
 from mmseg.structures import SegDataSample
-from ..engine.optim_constructor import optimizer_settings
-from ..utils import make_faithful
+from torch.utils.flop_counter import FlopCounterMode
+
+from mmseg_redo.utils import make_faithful
 
 
 def synthetic_batches(cfg: Config) -> Iterator[dict]:
@@ -54,115 +53,21 @@ def real_batches(cfg: Config) -> Iterator[dict]:
         yield from loader
 
 
-def build_variant(cfg: Config, faithful: bool, state: dict,
-                  device: str) -> Callable[[dict], Dict]:
-    """A model and its optimizers; returns its train-step function."""
+def build_variant(cfg: Config, faithful: bool, state: dict, device: str,
+                  eager: bool = False) -> Callable[[dict], Dict]:
+    """A model and its optimizers; returns its train-step function
+    (``eager``: the config's step without ``torch.compile``, whose work
+    FlopCounterMode can count; the same computation)."""
     cfg = copy.deepcopy(cfg)
     if faithful:
         make_faithful(cfg)
+    elif eager and cfg.model.get('fast_path'):
+        cfg.model.fast_path['compile'] = False
     model = MODELS.build(cfg.model)
     model.load_state_dict(state)
     model.to(device).train()
     wrappers = build_optim_wrapper(model, cfg.optim_wrapper)
     return lambda batch: model.train_step(batch, wrappers)
-
-
-def load_reference_models(code_dir: str):
-    """Import ``models.py`` of a checkout of the official ReDO code."""
-    path = osp.join(code_dir, 'models.py')
-    if not osp.isfile(path):
-        raise FileNotFoundError(
-            f'--reference-code: no models.py in {code_dir}; pass the folder '
-            'of a checkout of github.com/mickaelChen/ReDO.')
-    spec = importlib.util.spec_from_file_location('redo_reference_models',
-                                                  path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-def build_reference_step(cfg: Config, code_dir: str,
-                         device: str) -> Callable[[dict], None]:
-    """The official networks and iteration, sized like ``cfg``.
-
-    The networks come from the checkout's ``models.py`` with the Flowers
-    command's arguments read from the config; the iteration follows the
-    official ``train.py``: one backward pass for mask net, generators and
-    z-encoder (gradients reach the discriminator too, and are cleared before
-    its update), then the discriminator's hinge loss on the real images and
-    on composites recomputed without gradients, in two forward passes.
-    """
-    ref = load_reference_models(code_dir)
-    model = cfg.model
-    gen = model.region_generators.generator
-    size, regions, z_dim = (gen.img_size, model.region_generators.num_regions,
-                            model.z_dim)
-    if size != 128 or any(
-            net.get('num_down_blocks', 4) != 4
-            for net in (model.discriminator, model.z_encoder)):
-        raise ValueError('--reference-code: the official networks exist for '
-                         '128x128 images only (4 down-blocks in D and the '
-                         f'z-encoder); {cfg.filename} is not such a config.')
-    net_m = ref._netEncM(
-        sizex=size,
-        nMasks=regions,
-        nRes=model.mask_net.encoder.num_res_blocks,
-        nf=model.mask_net.encoder.channels)
-    net_g = ref._netGenX(
-        sizex=size,
-        nc=z_dim,
-        nf=gen.base_channels,
-        nMasks=regions,
-        selfAtt=gen.self_attention)
-    net_d = ref._resDiscriminator128(
-        nf=model.discriminator.base_channels,
-        selfAtt=model.discriminator.get('self_attention', False))
-    net_z = ref._netRecZ(
-        sizex=size, nc=z_dim, nf=model.z_encoder.base_channels,
-        nMasks=regions)
-    nets = dict(
-        mask_net=net_m, region_generators=net_g, discriminator=net_d,
-        z_encoder=net_z)
-    optimizers = {}
-    for name, net in nets.items():
-        net.to(device).train()
-        for module in net.modules():
-            if isinstance(module, (nn.Conv2d, nn.Linear)):
-                nn.init.orthogonal_(module.weight, model.init_gain)
-        settings = optimizer_settings(cfg.optim_wrapper, name)
-        optimizers[name] = torch.optim.Adam(
-            net.parameters(),
-            lr=settings['lr'],
-            betas=tuple(settings['betas']),
-            weight_decay=settings.get('weight_decay', 0))
-
-    def composites(images: torch.Tensor, z: torch.Tensor):
-        masks = net_m(images)
-        painted = net_g(masks, z)
-        kept = (1 - masks.unsqueeze(2)) * images.unsqueeze(1)
-        return (painted + kept).flatten(0, 1), painted
-
-    def step(batch: dict) -> None:
-        inputs = torch.stack(batch['inputs']).to(device).float() / 127.5 - 1
-        images, real_images = inputs.chunk(2)
-        z = torch.randn(images.size(0), regions, z_dim, 1, 1, device=device)
-        for optimizer in optimizers.values():
-            optimizer.zero_grad()
-        fakes, painted = composites(images, z)
-        loss = -net_d(fakes).mean() + model.lambda_z * F.mse_loss(
-            net_z(painted.sum(1)), z)
-        loss.backward()
-        for name in ('mask_net', 'region_generators', 'z_encoder'):
-            optimizers[name].step()
-        optimizers['discriminator'].zero_grad()
-        with torch.no_grad():
-            fakes, _ = composites(images, z)
-        loss_d = (F.relu(1 - net_d(real_images)).mean() +
-                  F.relu(1 + net_d(fakes)).mean())
-        loss_d.backward()
-        optimizers['discriminator'].step()
-
-    return step
 
 
 def time_iters(step: Callable, batches: Iterator[dict], n: int,
@@ -191,14 +96,6 @@ def count_flops(step: Callable, batch: dict) -> int:
     with FlopCounterMode(display=False) as counter:
         step(batch)
     return counter.get_total_flops()
-
-
-def eager_twin(cfg: Config, state: dict, device: str) -> Callable:
-    """The config's step without ``torch.compile`` (for counting work)."""
-    cfg = copy.deepcopy(cfg)
-    if cfg.model.get('fast_path'):
-        cfg.model.fast_path['compile'] = False
-    return build_variant(cfg, False, state, device)
 
 
 def profile_step(step: Callable, batches: Iterator[dict], n: int,
@@ -241,8 +138,6 @@ def profile_step(step: Callable, batches: Iterator[dict], n: int,
     print(summary)
 
 
-
-
 def benchmark_train(cfg: Config,
                     synthetic: bool = False,
                     iters: int = 20,
@@ -250,40 +145,34 @@ def benchmark_train(cfg: Config,
                     rounds: int = 3,
                     device: Optional[str] = None,
                     only_fast: bool = False,
-                    reference_code: Optional[str] = None,
                     flops: bool = False,
                     profile: int = 0) -> Dict[str, float]:
     """Warm up, time every variant in alternating rounds, print the table.
 
     Printed: per variant the median seconds per iteration, iterations and
-    images per second, peak GPU memory and warm-up time; the speed-ups;
+    images per second, peak GPU memory and warm-up time; the speed-up;
     with ``flops`` each step's work per iteration and the rate reached;
     with ``profile`` the costliest ops of the config's step.
 
     Args:
         cfg (Config): A ReDO config; not modified.
-        synthetic (bool): Random uint8 tensors instead of the config's data
-            pipeline. Defaults to False.
-        iters (int): Timed iterations per variant. Defaults to 20.
+        synthetic (bool): Random uint8 tensors instead of the config's data.
+        iters (int): Timed iterations per variant.
         warmup (int): Untimed iterations first (compilation included).
-            Defaults to 5.
-        rounds (int): Alternating timing rounds. Defaults to 3.
-        device (str, optional): ``'cpu'`` or ``'cuda'``. Defaults to the
-            GPU if there is one.
-        only_fast (bool): Time only the config's step. Defaults to False.
-        reference_code (str, optional): A checkout of the official code,
-            whose networks are timed too (128x128 configs only).
-        flops (bool): Count each step's floating-point work (eager; the
-            config's step without ``torch.compile``). Defaults to False.
+        rounds (int): Alternating timing rounds.
+        device (str, optional): ``'cpu'`` or ``'cuda'`` (default: the GPU
+            if there is one).
+        only_fast (bool): Time only the config's step.
+        flops (bool): Count each step's floating-point work.
         profile (int): Iterations of the config's step to profile after
-            timing. Defaults to 0: none.
+            timing (0: none).
 
     Returns:
         dict[str, float]: Median seconds per iteration of each variant.
     """
     init_default_scope(cfg.get('default_scope', 'mmseg'))
     device = device or ('cuda' if torch.cuda.is_available() else 'cpu')
-    # As in training (env_cfg) and in the official script.
+    # As in training (env_cfg).
     torch.backends.cudnn.benchmark = cfg.get('env_cfg', {}).get(
         'cudnn_benchmark', False)
     torch.manual_seed(0)
@@ -296,28 +185,23 @@ def benchmark_train(cfg: Config,
     variants = {'fast (config)': build_variant(cfg, False, state, device)}
     if not only_fast:
         variants['faithful fp32'] = build_variant(cfg, True, state, device)
-    if reference_code:
-        variants['official code'] = build_reference_step(
-            cfg, reference_code, device)
-    peak = {}
+    peak = dict.fromkeys(variants, 0.0)
     times: Dict[str, List[float]] = {name: [] for name in variants}
-    warmup_seconds = {}
-    for name, step in variants.items():
+
+    def run(name: str, n: int) -> List[float]:
         if device == 'cuda':
             torch.cuda.reset_peak_memory_stats()
-        # The first steps compile the networks where the config asks.
-        warmup_seconds[name] = sum(time_iters(step, batches, warmup, device))
+        seconds = time_iters(variants[name], batches, n, device)
         if device == 'cuda':
-            peak[name] = torch.cuda.max_memory_allocated() / 2**30
+            peak[name] = max(peak[name],
+                             torch.cuda.max_memory_allocated() / 2**30)
+        return seconds
+
+    # The first steps compile the networks where the config asks.
+    warmup_seconds = {name: sum(run(name, warmup)) for name in variants}
     for _ in range(rounds):
-        for name, step in variants.items():
-            if device == 'cuda':
-                torch.cuda.reset_peak_memory_stats()
-            times[name] += time_iters(step, batches, max(iters // rounds, 1),
-                                      device)
-            if device == 'cuda':
-                peak[name] = max(peak[name],
-                                 torch.cuda.max_memory_allocated() / 2**30)
+        for name in variants:
+            times[name] += run(name, max(iters // rounds, 1))
 
     print(f'config: {cfg.filename}; device: {device} '
           f'({torch.cuda.get_device_name() if device == "cuda" else "CPU"}, '
@@ -329,24 +213,20 @@ def benchmark_train(cfg: Config,
     medians = {}
     for name, values in times.items():
         medians[name] = statistics.median(values)
-        mem = f'{peak[name]:.2f}' if name in peak else 'n/a'
+        mem = f'{peak[name]:.2f}' if device == 'cuda' else 'n/a'
         print(f'{name:16s} {medians[name]:12.4f} {1 / medians[name]:8.2f} '
               f'{batch_size / medians[name]:8.1f} {mem:>13s} '
               f'{warmup_seconds[name]:10.1f}')
     print(f'warm-up: the first {warmup} iterations of each variant, '
           'compilation included')
-    for name in ('faithful fp32', 'official code'):
-        if name in medians:
-            print(f'speed-up of the config\'s step over the {name} step: '
-                  f'{medians[name] / medians["fast (config)"]:.2f}x')
-    if 'official code' in medians and 'faithful fp32' in medians:
-        print('speed-up of the faithful step over the official code: '
-              f'{medians["official code"] / medians["faithful fp32"]:.2f}x')
+    if 'faithful fp32' in medians:
+        print("speed-up of the config's step over the faithful fp32 step: "
+              f'{medians["faithful fp32"] / medians["fast (config)"]:.2f}x')
     if flops:
         batch = next(batches)
         for name, step in variants.items():
             if name == 'fast (config)':
-                step = eager_twin(cfg, state, device)
+                step = build_variant(cfg, False, state, device, eager=True)
             tflop = count_flops(step, batch) / 1e12
             print(f'{name}: {tflop:.4g} TFLOP per iteration, '
                   f'{tflop / medians[name]:.4g} TFLOP/s at its median time')
@@ -356,3 +236,36 @@ def benchmark_train(cfg: Config,
         rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20
         print(f'peak resident memory of the process: {rss:.2f} GiB')
     return medians
+
+
+def main(argv: Optional[List[str]] = None) -> Dict[str, float]:
+    """Time the config's variants and print the table."""
+    parser = argparse.ArgumentParser(description='Benchmark ReDO training')
+    add = parser.add_argument
+    add('config', help='config file')
+    add('--synthetic', action='store_true',
+        help="random uint8 tensors instead of the config's data pipeline")
+    add('--iters', type=int, default=20, help='timed iterations per variant')
+    add('--warmup', type=int, default=5, help='untimed iterations first')
+    add('--rounds', type=int, default=3, help='alternating timing rounds')
+    add('--device', default=None, help='cpu or cuda')
+    add('--only-fast', action='store_true',
+        help="time only the config's step (e.g. to save GPU time)")
+    add('--profile', type=int, default=0, metavar='N',
+        help="after timing, profile N iterations of the config's step and "
+        'print its costliest ops (and kernel launches and device busy time '
+        'per iteration on CUDA)')
+    add('--flops', action='store_true',
+        help='after timing, count the floating-point work of one iteration '
+        "of each step (eager; the config's step without torch.compile, "
+        'the same computation) and print TFLOP/s from the median times')
+    add('--cfg-options', nargs='+', action=DictAction,
+        help='override config settings')
+    kwargs = vars(parser.parse_args(argv))
+    cfg = Config.fromfile(kwargs.pop('config'))
+    cfg.merge_from_dict(kwargs.pop('cfg_options') or {})
+    return benchmark_train(cfg, **kwargs)
+
+
+if __name__ == '__main__':
+    main()
