@@ -8,7 +8,7 @@ from mmengine.logging import MMLogger
 
 from mmseg.registry import METRICS
 from ..utils.mask_geometry import mask_iou, object_probability
-from .mask_quality import mask_measures
+from .mask_quality import AREA_RANGE, mask_measures
 
 
 @METRICS.register_module()
@@ -53,7 +53,7 @@ class LabelFreeMaskScore(BaseMetric):
 
     def __init__(self,
                  object_index: int = 1,
-                 area_range: Tuple[float, float] = (0.05, 0.95),
+                 area_range: Tuple[float, float] = AREA_RANGE,
                  stability_size: int = 128,
                  collect_device: str = 'cpu',
                  prefix: Optional[str] = None) -> None:
