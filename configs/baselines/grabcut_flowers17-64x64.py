@@ -6,16 +6,9 @@
 # python -m benchmarks.results, segment photos with tools/segment_folder.py or
 # mmseg's init_model(THIS_CONFIG, None).
 _base_ = [
-    '../_base_/datasets/flowers17_64x64.py', '../_base_/default_runtime.py'
+    '../_base_/models/grabcut_box.py', '../_base_/datasets/flowers17_64x64.py',
+    '../_base_/default_runtime.py'
 ]
-model = dict(
-    type='GrabCutSegmentor',
-    margin=0.1,
-    iterations=5,
-    seed=0,
-    # GrabCut takes the loaders' BGR pixels as they are.
-    data_preprocessor=dict(
-        type='SegDataPreProcessor', bgr_to_rgb=False, size_divisor=1))
 train_dataloader = None
 val_cfg = dict(type='ValLoop')
 test_cfg = dict(type='TestLoop')

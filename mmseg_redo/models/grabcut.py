@@ -11,6 +11,7 @@ It has no parameters: no checkpoint is needed anywhere.
 :func:`refine_with_grabcut` runs the same GrabCut as a test-time refinement
 of another model's prediction, seeded by its confident object pixels.
 """
+from concurrent.futures import ThreadPoolExecutor
 from typing import List, Optional, Tuple
 
 import cv2
@@ -129,10 +130,14 @@ class GrabCutSegmentor(BaseSegmentor):
         """One-hot logits (B, 2, H, W): 0 = background, 1 = object."""
         images = inputs.detach().round().clamp(0, 255).byte()
         images = images.permute(0, 2, 3, 1).cpu().numpy()
-        masks = np.stack([
-            grabcut_mask(image, self.margin, self.iterations, self.seed)
-            for image in images
-        ])
+        # OpenCV releases the GIL inside grabCut, so the photos of a batch
+        # are fitted on as many cores as torch may use (the RNG seed is
+        # set per photo in its thread: the masks do not depend on it).
+        with ThreadPoolExecutor(torch.get_num_threads()) as pool:
+            masks = np.stack(list(pool.map(
+                lambda image: grabcut_mask(image, self.margin,
+                                           self.iterations, self.seed),
+                images)))
         obj = torch.from_numpy(masks).to(inputs.device, torch.float32)
         # Channels last: mmseg's postprocess_result takes the argmax over
         # classes after resizing to each photo's size, and on CPU that

@@ -6,8 +6,9 @@ import subprocess
 import cv2
 import numpy as np
 import pytest
+from mmengine.config import Config
 from mmengine.registry import init_default_scope
-from mmseg.apis import inference_model
+from mmseg.apis import MMSegInferencer, inference_model
 
 from mmseg_redo.apis import init_folder_model, segment_folder
 from mmseg_redo.datasets.image_folder import output_names
@@ -84,6 +85,18 @@ def test_student_learns_the_labels_and_serves_mmseg_and_folders(tmp_path):
         pred = result.pred_sem_seg.data[0].numpy() == 1
         assert pred.shape == (SIZE, SIZE)
         assert iou(pred, object_mask(seed) == 1) > 0.7
+
+    # mmseg's inferencer reads the photo pipeline from test_dataloader,
+    # which a folder's config has not (no masks to test on): given it, the
+    # student serves as any mmseg model.
+    cfg = Config.fromfile(STUDENT)
+    cfg.test_dataloader = dict(dataset=dict(pipeline=cfg.test_pipeline))
+    inferencer = MMSegInferencer(
+        cfg, weights=checkpoint, classes=('background', 'object'),
+        palette=[[0, 0, 0], [255, 255, 255]], device='cpu')
+    result = inferencer(osp.join(photos, 'p11.jpg'), return_datasamples=True)
+    assert iou(result.pred_sem_seg.data[0].numpy() == 1,
+               object_mask(11) == 1) > 0.7
 
     # The folder command writes its masks with it, at the photos' size.
     out = str(tmp_path / 'out')

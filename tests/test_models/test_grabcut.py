@@ -161,3 +161,24 @@ def test_refine_with_grabcut_works_at_the_kept_photo():
     refined = sample.seg_logits.data.softmax(dim=0)[1]
     torch.testing.assert_close(refined, (prob + mask) / 2)
     assert torch.equal(refined.gt(0.5).long(), mask.long())
+
+
+def test_a_batch_fitted_on_several_threads_gives_each_photos_own_mask():
+    """The batch's photos are fitted in threads; each keeps the mask it
+    gets alone (its own RNG seed, no mix-up of the order)."""
+    import torch
+    from mmseg_redo.models.grabcut import GrabCutSegmentor, grabcut_mask
+    rng = np.random.default_rng(1)
+    images = rng.integers(0, 60, (4, 40, 48, 3), dtype=np.uint8)
+    for i, image in enumerate(images):  # a block that moves, per photo
+        image[8 + 3 * i:30, 10:30 + 3 * i] = (30, 140, 250)
+    model = GrabCutSegmentor(iterations=2)
+    threads = torch.get_num_threads()
+    torch.set_num_threads(3)
+    try:
+        logits = model.encode_decode(
+            torch.from_numpy(images).permute(0, 3, 1, 2).float(), [{}] * 4)
+    finally:
+        torch.set_num_threads(threads)
+    for image, obj in zip(images, logits[:, 1].numpy()):
+        assert (obj == grabcut_mask(image, iterations=2)).all()
