@@ -141,12 +141,27 @@ class ResultsStore:
         if old is None:
             rows.append(entry)
         else:
+            # Scoring again does not change what a photo costs.
+            if 'inference_time' in old:
+                entry['inference_time'] = old['inference_time']
             rows[rows.index(old)] = entry
+        self._save()
+        return entry
+
+    def set_inference_time(self, row: Row, timing: Row) -> None:
+        """Store a stored row's ``inference time (ms/im)`` (mmseg's
+        metafile fields, from :mod:`benchmarks.inference_time`)."""
+        entry = self.get(row)
+        if entry is None:
+            raise KeyError(f"{row['name']!r} is not in {self.path}")
+        entry['inference_time'] = json.loads(json.dumps(timing))
+        self._save()
+
+    def _save(self) -> None:
         os.makedirs(osp.dirname(osp.abspath(self.path)), exist_ok=True)
         with open(self.path, 'w') as f:
             json.dump(self.data, f, indent=2, ensure_ascii=False)
             f.write('\n')
-        return entry
 
 
 def open_store(data: Row) -> ResultsStore:
@@ -197,6 +212,16 @@ def _params(view: Row) -> str:
         for n in (view['params']['inference'], view['params']['total']))
 
 
+def _ms_per_image(view: Row) -> str:
+    """mmseg's inference time (ms/im), as measured; 'n/a' when not."""
+    timing = view.get('inference_time')
+    return f"{timing['value']:.0f}" if timing else 'n/a'
+
+
+#: The inference-time column, shown when a row of the table was timed.
+TIME_COLUMN = ('Time (ms/im, 2-core CPU)', _ms_per_image)
+
+
 def _notes(view: Row) -> str:
     notes = [str(x) for x in (view.get('device'), view.get('notes')) if x]
     if is_mask_row(view):
@@ -221,8 +246,10 @@ def _link(path: str, link_dir: str, text: Optional[str] = None) -> str:
             f'({osp.relpath(osp.abspath(path), link_dir)})')
 
 
-def table_columns(link_dir: str, curves=False, compact=False) -> List[Column]:
-    """The columns (header, cell function) of a full or compact table."""
+def table_columns(link_dir: str, curves=False, compact=False,
+                  timed=False) -> List[Column]:
+    """The columns (header, cell function) of a full or compact table
+    (``timed``: with the inference time after the object IoU)."""
     columns: List[Column] = [
         ('Method', lambda v: v['name']),
         ('Labels used', lambda v: str(v.get('labels') or 'none')),
@@ -239,6 +266,8 @@ def table_columns(link_dir: str, curves=False, compact=False) -> List[Column]:
     ]
     if compact:
         columns = [c for c in columns if c[0] in COMPACT_COLUMNS]
+    if timed:
+        columns.insert(3, TIME_COLUMN)
     if curves:
         columns.append(('Val object IoU: best (iter) / last', _curves))
     return columns
@@ -289,8 +318,16 @@ def table_block(views: List[Row], left_out: List[str], data: Row,
                  "each photo's own size" +
                  ('.' if compact else '; the other metrics are not measured '
                   'there (n/a).'))
+    timed = any(v.get('inference_time') for v in views)
+    if timed:
+        text += (' Time: mmseg\'s inference time (ms/im), the median over '
+                 'photos of the collection of `inference_model` on one '
+                 'photo (file to mask at its size, batch size 1, FP32) on '
+                 "the machine the store names, by `python -m "
+                 "benchmarks.inference_time`.")
     table = markdown_table(
-        views, table_columns(link_dir, out.get('curves', False), compact))
+        views, table_columns(link_dir, out.get('curves', False), compact,
+                             timed))
     if left_out:
         table += ('\nLeft out (not scored when the table was written, and no '
                   'stored entry): ' + '; '.join(left_out) + '.\n')
@@ -305,14 +342,17 @@ def summary_block(views: List[Row], data: Row, command: str,
     other = load_entries(out['beside'])
     others = {v['name']: v for v in stored_views(other)}
     headers = [f"{d['dataset']} {d['split']}" for d in (data, other)]
-    table = markdown_table(views, [
+    columns = [
         ('Method', lambda v: v['name']),
         (headers[0], _object_iou),
         (headers[1], lambda v: _object_iou(others[v['name']])
          if v['name'] in others else 'n/a'),
         ('Config', lambda v: _link(v['config'], link_dir)
          if v.get('config') else ''),
-    ])
+    ]
+    if any(v.get('inference_time') for v in views):
+        columns.insert(3, (f'{TIME_COLUMN[0]}, {headers[0]}', TIME_COLUMN[1]))
+    table = markdown_table(views, columns)
     stores = ' and '.join(
         _link(d['results'], link_dir) for d in (data, other))
     return (f'Object IoU of masks written at the photo\'s size by '
@@ -354,6 +394,11 @@ def _model(view: Row, data: Row, root: str) -> Row:
     if view['params'] is not None:
         metadata['Parameters (inference)'] = view['params']['inference']
         metadata['Parameters (total)'] = view['params']['total']
+    timing = view.get('inference_time')
+    if timing:
+        metadata['inference time (ms/im)'] = [{
+            k: timing[k] for k in ('value', 'hardware', 'backend',
+                                   'batch size', 'mode', 'resolution')}]
     metadata['Measured'] = measured(view)
     return {
         'Name': view['name'].strip('*'),

@@ -249,8 +249,46 @@ def test_committed_tables_are_what_the_committed_store_renders(
             assert (tmp_path / name).read_text() == committed.read(), name
     # Not vacuous: every block is there, filled from both stores.
     readme = (tmp_path / 'README.md').read_text()
-    assert '| Method | Flowers-17 test | LFW val | Config |' in readme
+    assert ('| Method | Flowers-17 test | LFW val | Time (ms/im, 2-core '
+            'CPU), Flowers-17 test | Config |') in readme
+    # Every photo-size row says what a photo costs, GrabCut's included.
+    for model in yaml.safe_load(
+            (tmp_path / 'configs/redo/metafile.yaml').read_text())['Models']:
+        if 'photo' in model['Metadata']['Crop Size']:
+            timing = model['Metadata']['inference time (ms/im)'][0]
+            assert timing['value'] > 0 and timing['batch size'] == 1
     redo_readme = (tmp_path / 'configs/redo/README.md').read_text()
     for marker in ('benchmark-table', 'photo-size-flowers17-table',
                    'lfw-val-table', 'ablation-table'):
         assert f'<!-- {marker}:start -->\n' in redo_readme, marker
+
+
+def test_inference_time_survives_rescoring_and_reaches_tables_and_metafile(
+        tmp_path):
+    """benchmarks.inference_time times a row's model as a user runs it
+    (here GrabCut, no weights, on two photos) and stores mmseg's fields;
+    rescoring keeps them; the tables get a time column and the metafile
+    ``inference time (ms/im)``."""
+    from benchmarks.inference_time import time_row
+    for i in range(2):
+        _png(tmp_path / 'photos' / f'p{i}.png',
+             np.random.default_rng(i).integers(0, 255, (40, 48, 3)))
+    photos = [str(tmp_path / 'photos' / f'p{i}.png') for i in range(2)]
+    row = dict(name='Recipe', config=osp.join(
+        REPO_ROOT, 'configs', 'baselines', 'grabcut_flowers17-64x64.py'))
+    seconds = time_row(row, photos)
+    assert len(seconds) == 2 and all(s > 0 for s in seconds)
+
+    _stored(tmp_path, row, 'store.json', 0.714)
+    store = ResultsStore(str(tmp_path / 'store.json'), 'Synthetic', 'test')
+    timing = {'value': 12.3, 'hardware': 'a CPU', 'backend': 'PyTorch',
+              'batch size': 1, 'mode': 'FP32', 'resolution': '(40,48)'}
+    store.set_inference_time(row, timing)
+    _stored(tmp_path, row, 'store.json', 0.75)  # scored again
+    write_tables(_entries(tmp_path, [row]), from_store=True)
+    compact = (tmp_path / 'README.md').read_text()
+    assert '| Object IoU | Time (ms/im, 2-core CPU) |' in compact
+    assert _cells(compact, 'Recipe')[2:4] == [
+        '0.750 (0.722, 0.730, 0.690)', '12']
+    meta = yaml.safe_load((tmp_path / 'meta.yaml').read_text())
+    assert meta['Models'][0]['Metadata']['inference time (ms/im)'] == [timing]
