@@ -19,7 +19,6 @@ Run it on an otherwise idle machine: the figures are per-photo times of
 this machine's cores, not throughputs of a busy one.
 """
 import argparse
-import glob
 import os.path as osp
 import statistics
 import time
@@ -33,7 +32,7 @@ from PIL import Image
 from mmseg_redo.apis import list_images
 
 from .results import open_store, provenance
-from .scoring import Row, load_entries
+from .scoring import Row, checkpoint_matches, load_entries
 
 #: Photos timed before the measured ones (first-call allocations).
 WARMUP = 3
@@ -43,13 +42,8 @@ def time_row(row: Row, photos: List[str]) -> List[float]:
     """Seconds of ``inference_model`` for each photo, after a warm-up."""
     timing = row.get('timing') or {}
     checkpoint = timing.get('checkpoint')
-    if checkpoint:
-        found = sorted(glob.glob(checkpoint))
-        if not found:
-            raise FileNotFoundError(f"{row['name']!r}: no checkpoint matches "
-                                    f'{checkpoint}; train one, or change the '
-                                    'row\'s timing.checkpoint')
-        checkpoint = found[-1]
+    if checkpoint:  # A glob, as the rows' checkpoints: its newest match.
+        checkpoint = checkpoint_matches(checkpoint)[-1]
     model = init_model(row['config'], checkpoint, device='cpu',
                        cfg_options=timing.get('cfg_options'))
     init_default_scope('mmseg')
@@ -96,7 +90,8 @@ def main(argv: Optional[List[str]] = None) -> None:
         try:
             seconds = time_row(row, photos)
         except FileNotFoundError as error:  # its checkpoint is elsewhere
-            print(f'skipped: {error}')
+            print(f"skipped {row['name']!r}: {error} (train it, or change "
+                  "the row's timing.checkpoint)")
             continue
         timing = {
             'value': round(1000 * statistics.median(seconds), 1),

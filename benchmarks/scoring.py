@@ -230,13 +230,23 @@ def train_time_text(row: Row, seconds: List[Optional[float]]) -> str:
             '(logged train iters)')
 
 
+def checkpoint_matches(pattern: str) -> List[str]:
+    """A checkpoint glob's matches, oldest first (at least one).
+
+    Raises:
+        FileNotFoundError: Nothing matches.
+    """
+    matches = sorted(glob.glob(pattern), key=osp.getmtime)
+    if not matches:
+        raise FileNotFoundError(f'no checkpoint matches {pattern!r}')
+    return matches
+
+
 def _checkpoint(cfg: Config, row: Row, pattern: Optional[str]) -> Optional[str]:
     """One run's checkpoint: the glob's newest match, or its best on val."""
     if not pattern:
         return None
-    matches = sorted(glob.glob(pattern), key=osp.getmtime)
-    if not matches:
-        raise FileNotFoundError(f'no checkpoint matches {pattern!r}')
+    matches = checkpoint_matches(pattern)
     if row.get('select', 'newest') == 'newest':
         return matches[-1]
     if row['select'] != 'val':

@@ -157,7 +157,8 @@ def learn_folder(in_dir: str,
         elif stage == 'redo_labels':
             # ReDO's own masks: the config's test-time GrabCut would make
             # them GrabCut's again.
-            options = {**redo_options, 'model.test_cfg.grabcut': None}
+            options = {**(redo_cfg_options or {}),
+                       'model.test_cfg.grabcut': None}
             output = _write_labels(
                 lambda: init_folder_model(configs['redo_config'],
                                           done['redo']['output'],

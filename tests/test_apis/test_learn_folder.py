@@ -19,15 +19,12 @@ from mmseg_redo.apis import UsageError, learn_folder
 learn_folder_module = importlib.import_module('mmseg_redo.apis.learn_folder')
 
 from conftest import REPO_ROOT, run_tool
-from test_student import NUM_PHOTOS, iou, object_mask, write_folder
+from test_student import (NUM_PHOTOS, TINY_LOADERS, iou, object_mask,
+                          write_folder)
 
 #: The student shrunk as test_student.py shrinks it, to a few seconds.
 TINY_STUDENT = {
-    'train_dataloader.batch_size': 4,
-    'train_dataloader.num_workers': 0,
-    'train_dataloader.persistent_workers': False,
-    'val_dataloader.num_workers': 0,
-    'val_dataloader.persistent_workers': False,
+    **TINY_LOADERS,
     'train_cfg.max_iters': 30,
     'train_cfg.val_interval': 30,
     'param_scheduler.0.end': 30,

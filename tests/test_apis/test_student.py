@@ -1,7 +1,6 @@
 """The self-training stage's student: an mmseg segmentor trained on a
 folder's pseudo-labels, then used through mmseg's APIs and segment_folder."""
 import os.path as osp
-import subprocess
 
 import cv2
 import numpy as np
@@ -13,12 +12,21 @@ from mmseg.apis import MMSegInferencer, inference_model
 from mmseg_redo.apis import init_folder_model, segment_folder
 from mmseg_redo.datasets.image_folder import output_names
 
-from conftest import REPO_ROOT, tiny_run_env, train_command
+from conftest import REPO_ROOT, run_tool
 
 STUDENT = osp.join(REPO_ROOT, 'configs', 'redo',
                    'student_unet_image_folder_cpu.py')
 NUM_PHOTOS = 24
 SIZE = 96
+#: Small batches loaded in the test's process: the student's tests (here
+#: and test_learn_folder.py) train for seconds.
+TINY_LOADERS = {
+    'train_dataloader.batch_size': 4,
+    'train_dataloader.num_workers': 0,
+    'train_dataloader.persistent_workers': False,
+    'val_dataloader.num_workers': 0,
+    'val_dataloader.persistent_workers': False,
+}
 
 
 def object_mask(seed: int) -> np.ndarray:
@@ -56,22 +64,15 @@ def iou(a: np.ndarray, b: np.ndarray) -> float:
 def test_student_learns_the_labels_and_serves_mmseg_and_folders(tmp_path):
     photos, labels = write_folder(tmp_path)
     work_dir = str(tmp_path / 'student')
-    run = subprocess.run(
-        train_command(
-            STUDENT, work_dir, '--data-root', photos, '--cfg-options',
-            f'train_dataloader.dataset.seg_map_dir={labels}',
-            f'val_dataloader.dataset.seg_map_dir={labels}',
-            'train_dataloader.batch_size=4', 'train_dataloader.num_workers=0',
-            'train_dataloader.persistent_workers=False',
-            'val_dataloader.num_workers=0',
-            'val_dataloader.persistent_workers=False', 'train_cfg.max_iters=60',
-            'train_cfg.val_interval=60', 'param_scheduler.0.end=60',
-            'default_hooks.checkpoint.interval=60', 'randomness.seed=0'),
-        env=tiny_run_env(),
-        cwd=REPO_ROOT,
-        capture_output=True,
-        text=True,
-        timeout=600)
+    options = {**TINY_LOADERS, 'train_cfg.max_iters': 60,
+               'train_cfg.val_interval': 60, 'param_scheduler.0.end': 60,
+               'default_hooks.checkpoint.interval': 60, 'randomness.seed': 0}
+    run = run_tool(
+        'tools/train.py', STUDENT, '--work-dir', work_dir, '--data-root',
+        photos, '--cfg-options',
+        f'train_dataloader.dataset.seg_map_dir={labels}',
+        f'val_dataloader.dataset.seg_map_dir={labels}',
+        *(f'{key}={value}' for key, value in options.items()))
     assert run.returncode == 0, run.stderr[-3000:]
     checkpoint = osp.join(work_dir, 'iter_60.pth')
     assert osp.isfile(checkpoint)
