@@ -18,11 +18,9 @@
 # Not tuned: the first probe of issue 26 (docs/benchmarks.md).
 _base_ = [
     'mmseg::_base_/models/fcn_unet_s5-d16.py',
-    '../_base_/datasets/image_folder.py',
+    '../_base_/datasets/image_folder_pseudo_labels.py',
     '../_base_/schedules/supervised_cpu.py'
 ]
-seg_map_dir = 'work_dirs/pseudo_labels'
-img_size = 128
 norm_cfg = dict(type='BN', requires_grad=True)
 base_channels = 8
 model = dict(
@@ -37,32 +35,6 @@ model = dict(
         in_channels=2 * base_channels, channels=base_channels,
         norm_cfg=norm_cfg),
     test_cfg=dict(_delete_=True, mode='whole'))
-load_and_crop = [
-    dict(type='LoadImageFromFileChecked', color_type='color'),
-    dict(type='LoadObjectMask'),
-    dict(type='ResizeShorterSide', size=img_size),
-    dict(type='CenterCrop', crop_size=img_size),
-]
-train_dataloader = dict(
-    batch_size=16,
-    dataset=dict(
-        seg_map_dir=seg_map_dir,
-        pipeline=[
-            dict(type='CachedCompose', transforms=load_and_crop),
-            dict(type='RandomFlip', prob=0.5),
-            dict(type='PackSegInputs'),
-        ]))
-# Scored at the crop (ResetOriShape), against the pseudo-labels.
-val_dataloader = dict(
-    dataset=dict(
-        seg_map_dir=seg_map_dir,
-        pipeline=[
-            dict(
-                type='CachedCompose',
-                transforms=load_and_crop + [dict(type='ResetOriShape')]),
-            dict(type='PackSegInputs'),
-        ]))
-val_evaluator = dict(type='IoUMetric', iou_metrics=['mIoU'])
 test_cfg = None
 optim_wrapper = dict(
     type='OptimWrapper',

@@ -19,6 +19,26 @@ from mmseg.registry import MODELS
 OPERATIONS = ('color', 'translation', 'cutout')
 
 
+def color_jitter(x: torch.Tensor, apply: torch.Tensor) -> torch.Tensor:
+    """Random brightness, saturation and contrast (DiffAugment's).
+
+    Args:
+        x (Tensor): Images (B, C, H, W) in [-1, 1].
+        apply (Tensor): (B, 1, 1, 1) bool, the images to change.
+    """
+
+    def uniform(low: float, high: float, identity: float) -> torch.Tensor:
+        """Per-image factor in [low, high), ``identity`` where unapplied."""
+        u = torch.rand_like(x[:, :1, :1, :1]) * (high - low) + low
+        return torch.where(apply, u, torch.full_like(u, identity))
+
+    x = x + uniform(-0.5, 0.5, 0.0)
+    mean = x.mean(dim=1, keepdim=True)
+    x = (x - mean) * uniform(0.0, 2.0, 1.0) + mean
+    mean = x.mean(dim=(1, 2, 3), keepdim=True)
+    return (x - mean) * uniform(0.5, 1.5, 1.0) + mean
+
+
 @MODELS.register_module()
 class DiffAugment(nn.Module):
     """Random, differentiable colour / translation / cutout of images.
@@ -110,21 +130,7 @@ class DiffAugment(nn.Module):
         return dict(aug_p=self.p.detach().clone())
 
     # -- the operations: ``apply`` (B, 1, 1, 1) selects the images --------
-    @staticmethod
-    def _color(x: torch.Tensor, apply: torch.Tensor) -> torch.Tensor:
-        """Random brightness, saturation and contrast (DiffAugment's)."""
-
-        def uniform(low: float, high: float,
-                    identity: float) -> torch.Tensor:
-            """Per-image factor in [low, high), ``identity`` where unapplied."""
-            u = torch.rand_like(x[:, :1, :1, :1]) * (high - low) + low
-            return torch.where(apply, u, torch.full_like(u, identity))
-
-        x = x + uniform(-0.5, 0.5, 0.0)
-        mean = x.mean(dim=1, keepdim=True)
-        x = (x - mean) * uniform(0.0, 2.0, 1.0) + mean
-        mean = x.mean(dim=(1, 2, 3), keepdim=True)
-        return (x - mean) * uniform(0.5, 1.5, 1.0) + mean
+    _color = staticmethod(color_jitter)
 
     def _translation(self, x: torch.Tensor,
                      apply: torch.Tensor) -> torch.Tensor:

@@ -12,8 +12,10 @@ from mmseg.registry import MODELS
 from mmseg.utils import (ConfigType, OptConfigType, OptMultiConfig,
                          OptSampleList, SampleList)
 
-from ..utils.checkpoint import check_state_dict_compatible
+from ..utils.checkpoint import (check_state_dict_compatible,
+                                load_mask_net_weights)
 from ..utils.mask_geometry import border_band
+from .equivariance import mask_equivariance_loss
 from .refinement import refine_predictions
 
 #: The networks updated together by the generator-side loss.
@@ -152,6 +154,19 @@ class ReDO(BaseSegmentor):
         consistency_weight (float): Weight of
             :func:`mask_consistency_loss` (one more mask-net pass over the
             composites); 0 (the default, the reference) skips it.
+        equivariance (dict, optional): Arguments of
+            :func:`mask_equivariance_loss` (``weight``, ``min_scale``,
+            ``color``): the mask net's masks of a random crop-rescale and
+            flip of each photo, colour-jittered, must be the same crop of
+            its masks of the photo (one more mask-net pass over the
+            photos). None (the default, the reference) adds none.
+        mask_net_init (str, optional): Checkpoint whose mask net starts
+            training (a warm start, e.g. from masks of box GrabCut fitted by
+            configs/redo/redo_masknet_warm_start_cpu.py): a ReDO checkpoint
+            or an mmseg ``EncoderDecoder`` of the mask net's architecture
+            (:func:`load_mask_net_weights`). The other networks start from
+            the orthogonal init. None (the default, the reference) starts
+            the mask net from it too.
         fast_path (dict, optional): Speed settings that leave the algorithm
             unchanged; None (the default) is the exact fp32 eager step. Keys:
             ``amp_dtype`` ('bfloat16'): autocast the networks' forward
@@ -193,6 +208,8 @@ class ReDO(BaseSegmentor):
                  augment: OptConfigType = None,
                  mask_priors: Optional[dict] = None,
                  consistency_weight: float = 0.0,
+                 equivariance: Optional[dict] = None,
+                 mask_net_init: Optional[str] = None,
                  fast_path: Optional[dict] = None,
                  train_cfg: OptConfigType = None,
                  test_cfg: OptConfigType = None,
@@ -213,6 +230,8 @@ class ReDO(BaseSegmentor):
         self.augment = MODELS.build(augment) if augment else None
         self.mask_priors = dict(mask_priors) if mask_priors else None
         self.consistency_weight = consistency_weight
+        self.equivariance = dict(equivariance) if equivariance else None
+        self.mask_net_init = mask_net_init
         self.fast_path = dict(fast_path or {})
         if self.fast_path.get('amp_dtype') not in (None, 'bfloat16'):
             raise ValueError(
@@ -240,10 +259,14 @@ class ReDO(BaseSegmentor):
         As in the reference, this reaches the unnormalised weight under
         spectral norm, and biases and norm layers keep PyTorch's defaults
         (so mmengine's per-module init configs are deliberately not run).
+        With ``mask_net_init``, the mask net then takes that checkpoint's
+        weights.
         """
         for module in self.modules():
             if isinstance(module, (nn.Conv2d, nn.Linear)):
                 nn.init.orthogonal_(_raw_weight(module), self.init_gain)
+        if self.mask_net_init:
+            load_mask_net_weights(self.mask_net, self.mask_net_init)
 
     # ------------------------------------------------------------------
     # The parts of the algorithm
@@ -337,9 +360,9 @@ class ReDO(BaseSegmentor):
         """The generator-side update (D frozen: its weights get no grad).
 
         ``-D(composites) + lambda_z * MSE(z, z_encoder(sum_k painted_k))``,
-        plus the mask priors and the mask consistency where the config asks
-        for them, in one backward pass through the mask net, the region
-        generators and the z-encoder.
+        plus the mask priors, the mask consistency and the mask
+        equivariance where the config asks for them, in one backward pass
+        through the mask net, the region generators and the z-encoder.
 
         Args:
             images (Tensor): Images to redraw, (B, C, H, W) in [-1, 1].
@@ -366,6 +389,10 @@ class ReDO(BaseSegmentor):
                 losses.update(
                     mask_consistency_loss(masks, masks_of_composites,
                                           self.consistency_weight))
+            if self.equivariance:
+                losses.update(
+                    mask_equivariance_loss(self.mask_net, images, masks,
+                                           **self.equivariance))
         loss, log_vars = self.parse_losses(losses)
         optim_wrapper.update_params(loss)
         log_vars.pop('loss')

@@ -276,3 +276,54 @@ def register_checkpoint_safe_globals() -> None:
     torch.serialization.add_safe_globals(
         [HistoryBuffer, WeightsOnlyHistoryBuffer, OrderedDict] +
         _numpy_globals())
+
+
+#: Where a mask net's weights sit in the checkpoints it can start from: a
+#: ReDO checkpoint, or an mmseg ``EncoderDecoder`` of the mask net's
+#: architecture (backbone = encoder, decode head = head).
+_MASK_NET_PREFIXES = (('mask_net.', ''), ('backbone.', 'encoder.'),
+                      ('decode_head.', 'head.'))
+
+
+def load_mask_net_weights(mask_net: nn.Module, filename: str) -> None:
+    """Load a mask net's weights from a ReDO or an mmseg checkpoint.
+
+    For a warm start: ReDO's mask net begins training from masks it was
+    fitted to (e.g. box GrabCut's, by a supervised ``EncoderDecoder`` whose
+    backbone and decode head are the mask net's encoder and head), while
+    the other networks start from scratch.
+
+    Args:
+        mask_net (nn.Module): The :class:`ReDOMaskNet` to load into.
+        filename (str): Checkpoint with keys ``mask_net.*`` (ReDO) or
+            ``backbone.*`` and ``decode_head.*`` (mmseg ``EncoderDecoder``).
+
+    Raises:
+        RuntimeError: The checkpoint holds no mask net, or one of another
+            architecture (the message names the file and the keys).
+    """
+    checkpoint = load_from_local(filename, map_location='cpu')
+    state_dict = checkpoint.get('state_dict', checkpoint)
+    weights = {
+        new + key[len(old):]: value
+        for key, value in state_dict.items()
+        for old, new in _MASK_NET_PREFIXES if key.startswith(old)
+    }
+    own = mask_net.state_dict()
+    missing = sorted(set(own) - set(weights))
+    mismatched = [
+        f'{key}: checkpoint {tuple(weights[key].shape)}, model '
+        f'{tuple(value.shape)}' for key, value in own.items()
+        if key in weights and weights[key].shape != value.shape
+    ]
+    if missing or mismatched:
+        problem = (f'{len(mismatched)} shapes differ, e.g. {mismatched[0]}'
+                   if mismatched else
+                   f'{len(missing)} weights are missing, e.g. {missing[0]}')
+        raise RuntimeError(
+            f'Cannot start the mask net from checkpoint {filename}: '
+            f'{problem}. It must hold a mask net of the same architecture, '
+            "as a ReDO model's mask_net.* or an mmseg EncoderDecoder's "
+            'backbone.* and decode_head.* (e.g. trained with configs/redo/'
+            'redo_masknet_warm_start_cpu.py).')
+    mask_net.load_state_dict({key: weights[key] for key in own})

@@ -378,9 +378,13 @@ def test_base_configs_build(tmp_path):
             for step in pipeline:  # every transform name must resolve
                 assert TRANSFORMS.get(step['type']) is not None, step
         if name.startswith('image_folder'):
-            # Own photos: an unlabelled held-out split, no test split.
+            # Own photos: a held-out split, no test split; scored without
+            # labels, or against a teacher's pseudo-labels where the folder
+            # has them (the self-training student's data).
             assert cfg.val_dataloader.dataset.split == 'val'
-            assert cfg.val_evaluator.type == 'LabelFreeMaskScore'
+            pseudo_labels = cfg.val_dataloader.dataset.get('seg_map_dir')
+            assert cfg.val_evaluator.type == (
+                'IoUMetric' if pseudo_labels else 'LabelFreeMaskScore')
             assert cfg.test_dataloader is None
             continue
         types_ = [m['type'] for m in cfg.val_evaluator]

@@ -300,3 +300,43 @@ def test_train_step_goes_through_the_wrappers_accumulation():
     assert not any(changed(model, name, start[name]) for name in ALL_NETS)
     model.train_step(batch(4), wrappers)
     assert all(changed(model, name, start[name]) for name in ALL_NETS)
+
+
+def test_mask_net_warm_start_from_an_mmseg_encoder_decoder(tmp_path):
+    """mask_net_init takes an EncoderDecoder's backbone and decode head.
+
+    The warm start's EncoderDecoder is the one of
+    configs/redo/redo_masknet_warm_start_cpu.py, built around the toy
+    mask net; only the mask net leaves the orthogonal init.
+    """
+    init_default_scope('mmseg')
+    cfg = tiny_cfg()
+    warm_cfg = Config.fromfile('configs/redo/redo_masknet_warm_start_cpu.py')
+    warm_cfg.model.backbone = cfg.model.mask_net.encoder
+    warm_cfg.model.decode_head.update(cfg.model.mask_net.head)
+    torch.manual_seed(7)
+    supervised = MODELS.build(warm_cfg.model)
+    supervised.init_weights()
+    path = str(tmp_path / 'warm.pth')
+    save_checkpoint(dict(state_dict=supervised.state_dict()), path)
+
+    cold = build_model(cfg)
+    cfg.model.mask_net_init = path
+    warm = build_model(cfg)  # same seed as cold: only mask_net_init differs
+    x = torch.randn(2, 3, 32, 32)
+    logits = supervised.decode_head(supervised.backbone(x))
+    torch.testing.assert_close(warm.mask_net(x), torch.softmax(logits, 1))
+    assert not torch.allclose(warm.mask_net(x), cold.mask_net(x))
+    torch.testing.assert_close(
+        warm.discriminator.state_dict(), cold.discriminator.state_dict())
+
+    # A ReDO checkpoint works too; a mask net of another width is refused
+    # with the file's name.
+    redo_path = str(tmp_path / 'redo.pth')
+    save_checkpoint(dict(state_dict=warm.state_dict()), redo_path)
+    cfg.model.mask_net_init = redo_path
+    torch.testing.assert_close(build_model(cfg).mask_net(x), warm.mask_net(x))
+    cfg.model.mask_net.encoder.channels *= 2
+    cfg.model.mask_net.head.in_channels *= 2
+    with pytest.raises(RuntimeError, match='redo.pth.*shapes differ'):
+        build_model(cfg)

@@ -13,6 +13,8 @@ from mmseg.registry import DATASETS, HOOKS, MODELS
 
 import mmseg_redo  # noqa: F401
 from mmseg_redo.models.diff_augment import DiffAugment
+from mmseg_redo.models.equivariance import (mask_equivariance_loss,
+                                            random_crop_flip, warp)
 from mmseg_redo.models.redo import mask_consistency_loss, mask_prior_losses
 from conftest import FLOWERS17, batch, build_model, tiny_cfg
 
@@ -149,6 +151,53 @@ def test_consistency_is_zero_for_equal_masks_and_only_pulls_composites():
     assert masks.grad is None and other.grad is not None
 
 
+def test_crop_flip_maps_stay_inside_the_image_and_flip_half_the_time():
+    torch.manual_seed(0)
+    theta = random_crop_flip(2000, 0.75, torch.device('cpu'))
+    scale = theta[:, 1, 1]
+    assert ((scale >= 0.75) & (scale <= 1)).all()
+    assert (theta[:, 0, 0].abs() == scale).all()
+    # Every sampled point is inside [-1, 1]: |shift| + scale <= 1.
+    assert (theta[:, :, 2].abs() <= (1 - scale).unsqueeze(1) + 1e-6).all()
+    flipped = (theta[:, 0, 0] < 0).float().mean().item()
+    assert 0.45 < flipped < 0.55
+    # A pure flip mirrors the image.
+    x = torch.rand(1, 3, 8, 8)
+    mirror = torch.tensor([[[-1.0, 0, 0], [0, 1, 0]]])
+    torch.testing.assert_close(warp(x, mirror), x.flip(-1))
+
+
+class _ColumnMasks(torch.nn.Module):
+    """A 'mask net' that splits every image at a fixed column."""
+
+    def forward(self, x):
+        left = (torch.arange(x.size(-1)) < x.size(-1) // 2).float()
+        left = left.expand(x.size(0), 1, *x.shape[-2:])
+        return torch.cat([left, 1 - left], dim=1)
+
+
+def test_equivariance_is_zero_for_masks_that_move_with_the_photo():
+    photos = images(4, 16)
+    identity = torch.nn.Identity()  # "masks" = the photo's own channels
+    loss = mask_equivariance_loss(
+        identity, photos, photos, 2.0, min_scale=0.5, color=False)
+    assert loss['loss_equivariance'].item() == pytest.approx(0, abs=1e-6)
+    # Masks fixed to the frame (a colour-blind, shape-blind net) do not
+    # follow crops and flips, and are penalised.
+    net = _ColumnMasks()
+    torch.manual_seed(1)
+    loss = mask_equivariance_loss(net, photos, net(photos), 2.0)
+    assert loss['loss_equivariance'].item() > 0.1
+    # Both the photo's masks and the crop's receive gradient.
+    cfg = tiny_cfg()
+    model = build_model(cfg)
+    masks = model.mask_net(photos.repeat(1, 1, 2, 2))
+    masks.retain_grad()
+    mask_equivariance_loss(model.mask_net, photos.repeat(1, 1, 2, 2), masks,
+                           1.0)['loss_equivariance'].backward()
+    assert masks.grad.abs().sum() > 0
+
+
 def test_recipe_train_step_logs_every_term_and_feeds_the_controller():
     cfg = tiny_cfg()
     cfg.model.augment = dict(
@@ -158,12 +207,13 @@ def test_recipe_train_step_logs_every_term_and_feeds_the_controller():
         min_area=0.05, area_weight=100.0, binarization_weight=12.5,
         binarization_ramp_iters=100)
     cfg.model.consistency_weight = 1.0
+    cfg.model.equivariance = dict(weight=1.0)
     model = build_model(cfg)
     wrappers = build_optim_wrapper(model, cfg.optim_wrapper)
     MessageHub.get_current_instance().update_info('iter', 50)
     log = model.train_step(batch(8), wrappers)
     assert {'loss_gan', 'loss_z', 'loss_area', 'loss_binary',
-            'loss_consistency', 'aug_p'} <= set(log)
+            'loss_consistency', 'loss_equivariance', 'aug_p'} <= set(log)
     # D's outputs on 4 real images, sign > -2 always: p rises by 4/4.
     assert log['aug_p'].item() == pytest.approx(1.0)
     masks = model.mask_net(model.data_preprocessor(batch(8), True)
@@ -194,7 +244,7 @@ def test_reference_model_has_no_recipe_term():
     cfg = Config.fromfile('configs/redo/redo_flowers17_cpu.py')
     model = MODELS.build(cfg.model)
     assert model.augment is None and model.mask_priors is None
-    assert model.consistency_weight == 0
+    assert model.consistency_weight == 0 and model.equivariance is None
 
 
 def test_scoring_at_128_feeds_the_network_64_and_keeps_the_mask_128():
