@@ -7,36 +7,10 @@
 # mIoU, scored on test.txt at the 64x64 crop. Sized for CPU: 4000 iterations
 # of batch 16 (160 epochs), ~0.1 CPU-s each with one thread: ~7 minutes.
 _base_ = [
+    '../_base_/models/redo_masknet_64x64.py',
     '../_base_/datasets/flowers17_64x64.py',
     '../_base_/schedules/supervised_cpu.py'
 ]
-data_preprocessor = dict(
-    type='SegDataPreProcessor',
-    # ReDO's input range, so the network sees what it sees inside ReDO.
-    mean=[127.5, 127.5, 127.5],
-    std=[127.5, 127.5, 127.5],
-    bgr_to_rgb=True,
-    size_divisor=1,
-    pad_val=0,
-    seg_pad_val=255)
-model = dict(
-    type='EncoderDecoder',
-    data_preprocessor=data_preprocessor,
-    backbone=dict(type='ReDOMaskEncoder', channels=16, num_res_blocks=2),
-    decode_head=dict(
-        type='ReDOPSPHead',
-        in_channels=16,
-        channels=16,
-        pool_scales=(1, 2, 3, 6),
-        num_classes=2,
-        out_channels=2,
-        dropout_ratio=0.0,
-        norm_cfg=dict(type='GN', num_groups=8),
-        align_corners=False,
-        loss_decode=dict(
-            type='CrossEntropyLoss', use_sigmoid=False, loss_weight=1.0)),
-    train_cfg=dict(),
-    test_cfg=dict(mode='whole'))
 # Only the images that have a mask (the list is train.txt filtered by
 # masks/; ann_file is absolute, so data_root is not prepended).
 train_dataloader = dict(

@@ -1,8 +1,9 @@
 # Warm start of ReDO's mask net (issue 26, probe (a)): the mask net of
 # redo_image_folder_cpu.py (ReDOMaskEncoder + ReDOPSPHead, 16 channels,
-# 64x64, ReDO's [-1, 1] input range) trained as an ordinary mmseg
-# EncoderDecoder on a folder's pseudo-labels (tools/make_pseudo_labels.py
-# --folder: 0 = background, 1 = object, 255 = ignore), e.g. box GrabCut's.
+# 64x64, ReDO's [-1, 1] input range) as an ordinary mmseg EncoderDecoder
+# (configs/_base_/models/redo_masknet_64x64.py), trained on a folder's
+# pseudo-labels (tools/make_pseudo_labels.py --folder: 0 = background,
+# 1 = object, 255 = ignore), e.g. box GrabCut's.
 # ReDO then starts its mask net from the result and trains as usual:
 #   python tools/train.py configs/redo/redo_masknet_warm_start_cpu.py \
 #       --data-root PHOTOS --work-dir W0 --cfg-options \
@@ -15,24 +16,11 @@
 # 2000 iterations of batch 16 at 64x64 with AdamW (about 4 minutes on 2
 # cores).
 _base_ = [
-    '../_base_/models/redo_narrow_64x64_small_data.py',
+    '../_base_/models/redo_masknet_64x64.py',
     '../_base_/datasets/image_folder_pseudo_labels.py',
     '../_base_/schedules/supervised_cpu.py'
 ]
 img_size = 64
-# ReDO's mask net, with the encoder as backbone and the head as decode head
-# (the keys ReDO's mask_net_init maps back).
-model = dict(
-    _delete_=True,
-    type='EncoderDecoder',
-    data_preprocessor=_base_.data_preprocessor,
-    backbone=_base_.model.mask_net.encoder,
-    decode_head=dict(
-        **_base_.model.mask_net.head,
-        loss_decode=dict(
-            type='CrossEntropyLoss', use_sigmoid=False, loss_weight=1.0)),
-    train_cfg=dict(),
-    test_cfg=dict(mode='whole'))
 # ReDO's training view of each photo (shorter side to 64, centre crop,
 # flips as ReDO's recipe flips its photos), with its pseudo-label.
 # After _base_, so mmengine still reads this file as a _base_ config.

@@ -196,6 +196,28 @@ def convert_trusted_checkpoint(src: str, dst: Optional[str] = None) -> str:
     return dst
 
 
+def shape_mismatches(own: Dict[str, torch.Tensor],
+                     state_dict: Dict[str, Any],
+                     prefix: str = '') -> List[str]:
+    """The model's tensors whose shape in ``state_dict`` differs.
+
+    Args:
+        own (dict): The model's state dict.
+        state_dict (dict): The loaded one, its keys ``prefix`` + the
+            model's names.
+        prefix (str): Key prefix of the model in ``state_dict``.
+
+    Returns:
+        list[str]: ``'name: checkpoint (shape), model (shape)'`` for each.
+    """
+    return [
+        f'{name}: checkpoint {tuple(state_dict[prefix + name].shape)}, '
+        f'model {tuple(value.shape)}' for name, value in own.items()
+        if isinstance(state_dict.get(prefix + name), torch.Tensor)
+        and state_dict[prefix + name].shape != value.shape
+    ]
+
+
 def check_state_dict_compatible(module: nn.Module, state_dict: dict,
                                 prefix: str, *args) -> None:
     """Load-state-dict pre-hook: fix DDP keys, refuse mismatched shapes.
@@ -235,12 +257,7 @@ def check_state_dict_compatible(module: nn.Module, state_dict: dict,
         (_SOURCE_FILES.get(v)
          for v in state_dict.values() if isinstance(v, torch.Tensor)), None)
     where = f'checkpoint {source}' if source else 'the state dict'
-    mismatched = [
-        f'{name}: checkpoint {tuple(state_dict[prefix + name].shape)}, '
-        f'model {tuple(value.shape)}' for name, value in own.items()
-        if isinstance(state_dict.get(prefix + name), torch.Tensor)
-        and state_dict[prefix + name].shape != value.shape
-    ]
+    mismatched = shape_mismatches(own, state_dict, prefix)
     if mismatched:
         shown = '; '.join(mismatched[:5])
         more = f' (and {len(mismatched) - 5} more)' if len(
@@ -311,11 +328,7 @@ def load_mask_net_weights(mask_net: nn.Module, filename: str) -> None:
     }
     own = mask_net.state_dict()
     missing = sorted(set(own) - set(weights))
-    mismatched = [
-        f'{key}: checkpoint {tuple(weights[key].shape)}, model '
-        f'{tuple(value.shape)}' for key, value in own.items()
-        if key in weights and weights[key].shape != value.shape
-    ]
+    mismatched = shape_mismatches(own, weights)
     if missing or mismatched:
         problem = (f'{len(mismatched)} shapes differ, e.g. {mismatched[0]}'
                    if mismatched else
