@@ -4,7 +4,7 @@ from typing import Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 from mmengine.evaluator import BaseMetric
-from mmengine.logging import MMLogger
+from mmengine.logging import MessageHub, MMLogger
 
 from mmseg.registry import METRICS
 from ..utils.mask_geometry import mask_iou, object_probability
@@ -24,8 +24,8 @@ class LabelFreeMaskScore(BaseMetric):
 
     - ``confidence``: mean ``|2p - 1|``; masks that commit to each pixel.
     - ``stability``: mean IoU of each image's hard mask with its mask at the
-      previous evaluation (matched by ``img_path``, kept in the metric); 0
-      at the first evaluation (nothing to compare, e.g. after a resume).
+      previous evaluation (matched by ``img_path``); 0 at a run's first
+      evaluation (nothing to compare with).
     - ``area``: fraction of images whose object covers between
       ``area_range`` of the image; empty and whole-image masks fail it.
 
@@ -36,8 +36,13 @@ class LabelFreeMaskScore(BaseMetric):
     others; it is insurance, not an oracle: a run whose masks grow more
     confident and stable while they get worse is not caught. Measurements:
     docs/benchmarks.md ("Label-free checkpoint score"). The first
-    evaluation of a run (or after a resume) has no stability, so its score
-    is 0.
+    evaluation of a run has no stability, so its score is 0.
+
+    The previous masks are also kept in the run's message hub, which every
+    checkpoint saves and ``--resume`` restores (as mmengine's CheckpointHook
+    keeps its best score): the first evaluation after a resume compares with
+    the last evaluation before the checkpoint, instead of scoring 0 and
+    losing the chance to be the best checkpoint.
 
     Args:
         object_index (int): Object class in the predictions. Defaults to 1.
@@ -63,6 +68,9 @@ class LabelFreeMaskScore(BaseMetric):
         self.stability_size = stability_size
         # Hard masks of the previous evaluation, by image path.
         self._previous_masks: Dict[str, np.ndarray] = {}
+        self._hub_key = 'label_free_previous_masks'
+        if prefix:
+            self._hub_key = f'{prefix}/{self._hub_key}'
 
     def process(self, data_batch: dict, data_samples: Sequence[dict]) -> None:
         """Store each image's statistics and (subsampled) hard mask.
@@ -113,10 +121,16 @@ class LabelFreeMaskScore(BaseMetric):
         Images not seen at the previous evaluation are left out; with none
         left, 0 (no evidence of stability).
         """
+        hub = MessageHub.get_current_instance()
+        if not self._previous_masks:
+            # A new metric in a resumed run: the checkpoint's message hub
+            # holds the masks of the evaluation before it (empty otherwise).
+            self._previous_masks = hub.get_info(self._hub_key, {})
         ious = [
             mask_iou(r['mask'], self._previous_masks[r['img_path']])
             for r in results if r['img_path'] in self._previous_masks
             and r['mask'].shape == self._previous_masks[r['img_path']].shape
         ]
         self._previous_masks = {r['img_path']: r['mask'] for r in results}
+        hub.update_info(self._hub_key, self._previous_masks)
         return float(np.mean(ious)) if ious else 0.0

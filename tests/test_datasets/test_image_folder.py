@@ -369,6 +369,30 @@ def test_training_run_with_unlabelled_validation(tmp_path):
     assert list(work_dir.glob('best_label_free_score_iter_3.pth'))
 
 
+def test_resumed_run_keeps_the_label_free_score_of_its_first_evaluation(
+        tmp_path):
+    """After --resume, the label-free score's stability compares with the
+    masks of the evaluation before the checkpoint, so the first evaluation
+    is not scored 0 (and can still become the best checkpoint)."""
+    photos = tmp_path / 'photos'
+    make_photo_folder(photos)
+    stability = {}
+    for name, max_iters in (('first', 3), ('resumed', 6)):
+        cfg = Config.fromfile(_tiny_config(tmp_path))
+        merge_cfg_options(cfg, dict(data_root=str(photos)))
+        cfg.work_dir = str(tmp_path / 'work')
+        cfg.train_cfg.max_iters = max_iters
+        cfg.resume = name == 'resumed'
+        # A hub of its own: nothing is carried over but the checkpoint.
+        cfg.experiment_name = name
+        runner = Runner.from_cfg(cfg)
+        runner.train()
+        stability[name] = runner.message_hub.get_scalar(
+            'val/lf_stability').current()
+    assert stability['first'] == 0.0  # nothing to compare with yet
+    assert stability['resumed'] > 0
+
+
 def test_label_folder_gives_masks_and_leaves_unlabelled_photos_out(tmp_path):
     """seg_map_dir: labels named as segment_folder names its masks."""
     rng = np.random.default_rng(7)

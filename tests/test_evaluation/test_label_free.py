@@ -18,6 +18,7 @@ from mmengine.structures import PixelData
 from mmseg.structures import SegDataSample
 
 from mmseg_redo.engine.hooks import MaskAssignmentHook
+from mmseg_redo.utils.checkpoint import load_from_local
 from mmseg_redo.utils.mask_geometry import border_band
 from mmseg_redo.evaluation import (LabelFreeMaskScore,
                                    photo_measures, quality_flags,
@@ -124,6 +125,13 @@ def test_border_band_width():
 # ---------------------------------------------------------------------------
 # LabelFreeMaskScore
 # ---------------------------------------------------------------------------
+@pytest.fixture(autouse=True)
+def own_message_hub(request):
+    """Each test's metrics keep their masks in a message hub of its own
+    (the newest instance is mmengine's current one)."""
+    MessageHub.get_instance(f'test_label_free_{request.node.name}')
+
+
 def _prediction(prob: torch.Tensor, name: str) -> dict:
     """An mmseg sample as ReDO's predict() leaves it, without gt."""
     sample = SegDataSample(metainfo=dict(img_path=name))
@@ -169,6 +177,28 @@ def test_stability_compares_with_the_previous_evaluation():
     assert set(changed) == {
         'lf_confidence', 'lf_stability', 'lf_area', 'label_free_score'
     }
+
+
+def test_resumed_run_compares_with_the_masks_its_checkpoint_kept(tmp_path):
+    """The previous masks travel in the checkpoint's message hub, loadable
+    weights-only: a resumed run's first evaluation is not scored 0."""
+    a, b = _square(4, 4, 8), _square(4, 8, 8)  # overlap 32 of union 96
+    _evaluate(LabelFreeMaskScore(), [a, a], ['x.jpg', 'y.jpg'])
+    path = str(tmp_path / 'iter_250.pth')
+    torch.save(
+        dict(message_hub=MessageHub.get_current_instance().state_dict()),
+        path)
+    # A new process: a fresh hub, the checkpoint's hub loaded into it (as
+    # Runner.resume does), a new metric.
+    hub = MessageHub.get_instance(f'resumed_{id(path)}')
+    hub.load_state_dict(load_from_local(path)['message_hub'])
+    resumed = _evaluate(LabelFreeMaskScore(), [b, a], ['x.jpg', 'y.jpg'])
+    assert resumed['lf_stability'] == pytest.approx((32 / 96 + 1) / 2)
+    # Without the checkpoint, a run's first evaluation has nothing to
+    # compare with.
+    MessageHub.get_instance(f'fresh_{id(path)}')
+    fresh = _evaluate(LabelFreeMaskScore(), [b, a], ['x.jpg', 'y.jpg'])
+    assert fresh['lf_stability'] == 0.0
 
 
 def test_default_score_prefers_settled_masks_to_moving_confident_ones():
